@@ -1,0 +1,29 @@
+package api
+
+import (
+	"context"
+	"time"
+
+	"github.com/moby/moby/api/types/system"
+
+	"github.com/dockerd-lite/dockerd-lite/internal/events"
+)
+
+// Backends are the engine interfaces the handlers call, one per resource.
+// cmd injects the implementations (internal/daemon).
+type Backends struct {
+	System SystemBackend
+	Images ImageBackend
+}
+
+// SystemBackend serves the daemon-wide endpoints. Implementations MUST be
+// safe for concurrent use.
+type SystemBackend interface {
+	// SystemInfo returns the current state for GET /info.
+	SystemInfo(ctx context.Context) (*system.Info, error)
+	// SystemVersion returns the version details for GET /version.
+	SystemVersion(ctx context.Context) (system.VersionResponse, error)
+	// SubscribeEvents returns buffered events since the given time that match
+	// f, and a channel of later ones, closed when ctx ends.
+	SubscribeEvents(ctx context.Context, since time.Time, f events.Filter) ([]events.Event, <-chan events.Event)
+}
