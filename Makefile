@@ -1,11 +1,13 @@
 # dockerd-lite: build, run and test. `make run` and `make test` do all set-up
 # on a fresh Debian 12 machine (as root they install what is missing).
 GO      ?= go
-TAGS    := exclude_graphdriver_btrfs
+TAGS    := exclude_graphdriver_btrfs seccomp osusergo netgo
 BIN     := bin/dockerd-lite
 PKG     := github.com/dockerd-lite/dockerd-lite
 COMMIT  := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
-LDFLAGS := -s -w -X $(PKG)/internal/version.GitCommit=$(COMMIT) \
+# Statically linked: the same binary runs inside any image as --init.
+LDFLAGS := -s -w -linkmode=external -extldflags=-static \
+           -X $(PKG)/internal/version.GitCommit=$(COMMIT) \
            -X $(PKG)/internal/version.BuildTime=$(shell date -u +%Y-%m-%dT%H:%M:%SZ)
 ARGS    ?=
 
@@ -14,7 +16,7 @@ export CGO_ENABLED := 1
 .PHONY: build run setup test test-unit test-e2e bench lint clean
 
 build:
-	$(GO) build -tags $(TAGS) -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/dockerd-lite
+	$(GO) build -tags "$(TAGS)" -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/dockerd-lite
 
 # Install missing runtime packages (when root), build, run in the foreground.
 run: setup build
@@ -28,18 +30,18 @@ setup:
 test: setup test-unit test-e2e
 
 test-unit:
-	$(GO) test -tags $(TAGS) -count=1 ./cmd/... ./internal/...
+	$(GO) test -tags "$(TAGS)" -count=1 ./cmd/... ./internal/...
 
 test-e2e: build
 	@if [ "$$(id -u)" = 0 ]; then bash hack/setup-test-user.sh; fi
-	DOCKERD_LITE_BIN=$(CURDIR)/$(BIN) $(GO) test -tags $(TAGS) -count=1 -timeout 20m ./tests/...
+	DOCKERD_LITE_BIN=$(CURDIR)/$(BIN) $(GO) test -tags "$(TAGS)" -count=1 -timeout 20m ./tests/...
 
 bench: build
-	DOCKERD_LITE_BIN=$(CURDIR)/$(BIN) $(GO) run -tags $(TAGS) ./hack/bench/startup
+	DOCKERD_LITE_BIN=$(CURDIR)/$(BIN) $(GO) run -tags "$(TAGS)" ./hack/bench/startup
 
 lint:
 	@out=$$(gofmt -l cmd internal tests hack); if [ -n "$$out" ]; then echo "gofmt:"; echo "$$out"; exit 1; fi
-	$(GO) vet -tags $(TAGS) ./...
+	$(GO) vet -tags "$(TAGS)" ./...
 
 clean:
 	rm -rf bin

@@ -41,10 +41,14 @@ func serve(ctx context.Context, h handoff) error {
 		return err
 	}
 	defer d.Close()
+	// Requests run under their own context: cancelling it at shutdown ends
+	// long-lived streams (events, logs -f, wait) so Shutdown need not wait.
+	reqCtx, endRequests := context.WithCancel(ctx)
+	defer endRequests()
 	srv := api.New(api.Opt{
-		Backends:    api.Backends{System: d},
+		Backends:    api.Backends{System: d, Images: d, Containers: d},
 		CORSOrigin:  func() string { return d.Config().CorsHeaders },
-		BaseContext: ctx,
+		BaseContext: reqCtx,
 	})
 	errc := make(chan error, len(lns))
 	for _, ln := range lns {
@@ -52,6 +56,7 @@ func serve(ctx context.Context, h handoff) error {
 	}
 	log.G(ctx).WithField("pid", os.Getpid()).Info("daemon ready")
 	err = waitForSignals(ctx, d, errc)
+	endRequests()
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	if serr := srv.Shutdown(shutdownCtx); err == nil {
@@ -65,8 +70,8 @@ func serve(ctx context.Context, h handoff) error {
 // reloads the configuration file.
 func waitForSignals(ctx context.Context, d *daemon.Daemon, errc <-chan error) error {
 	sigc := make(chan os.Signal, 4)
+	// Never stopped: a second SIGTERM during shutdown must not kill us.
 	signal.Notify(sigc, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
-	defer signal.Stop(sigc)
 	for {
 		select {
 		case err := <-errc:

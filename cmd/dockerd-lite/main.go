@@ -10,8 +10,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/containerd/log"
 	"github.com/spf13/cobra"
@@ -19,11 +17,13 @@ import (
 	"github.com/dockerd-lite/dockerd-lite/internal/config"
 	"github.com/dockerd-lite/dockerd-lite/internal/netns"
 	"github.com/dockerd-lite/dockerd-lite/internal/preflight"
+	"github.com/dockerd-lite/dockerd-lite/internal/runtime"
 	"github.com/dockerd-lite/dockerd-lite/internal/version"
 )
 
 func main() {
-	netns.Dispatch() // re-executed helper roles never return
+	runtime.Dispatch() // container init, shim and docker-init roles never return
+	netns.Dispatch()   // user namespace helper roles never return
 	if h, ok := readHandoff(); ok {
 		os.Exit(runDaemon(h))
 	}
@@ -47,9 +47,8 @@ func newRootCommand() *cobra.Command {
 			if err := cfg.Load(fs, config.CurrentEnv()); err != nil {
 				return err
 			}
-			ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
-			defer stop()
-			return runParent(ctx, cfg)
+			// Signals are forwarded to the daemon by netns.Run, once.
+			return runParent(context.Background(), cfg)
 		},
 	}
 	root.Flags().AddFlagSet(fs)

@@ -12,8 +12,9 @@ import (
 // Backends are the engine interfaces the handlers call, one per resource.
 // cmd injects the implementations (internal/daemon).
 type Backends struct {
-	System SystemBackend
-	Images ImageBackend
+	System     SystemBackend
+	Images     ImageBackend
+	Containers ContainerBackend
 }
 
 // SystemBackend serves the daemon-wide endpoints. Implementations MUST be

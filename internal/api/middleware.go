@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"runtime/debug"
 	"sync/atomic"
 
 	"github.com/containerd/log"
@@ -118,5 +119,19 @@ func withLogger(base context.Context) echo.MiddlewareFunc {
 			c.SetRequest(req.WithContext(log.WithLogger(req.Context(), entry)))
 			return next(c)
 		}
+	}
+}
+
+// withRecover turns a handler panic into a 500 error, logged with its stack,
+// instead of a dropped connection.
+func withRecover(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) (err error) {
+		defer func() {
+			if r := recover(); r != nil {
+				log.G(c.Request().Context()).WithField("stack", string(debug.Stack())).Errorf("panic: %v", r)
+				err = fmt.Errorf("internal error: %v", r)
+			}
+		}()
+		return next(c)
 	}
 }

@@ -34,6 +34,7 @@ func New(opt Opt) *Server {
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = handleError
 	e.Pre(withVersion, withHeaders, withCORS(opt.CORSOrigin), withLogger(opt.BaseContext))
+	e.Use(withRecover)
 	h := &handlers{Backends: opt.Backends}
 	h.register(e)
 	return &Server{

@@ -60,30 +60,34 @@ func TestWaitConditions(t *testing.T) {
 	s.Add(a)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if _, err := s.Wait(ctx, a.ID, WaitNotRunning); err != nil {
-		t.Fatalf("created container is not running: %v", err)
+	wait := func(ref string, cond WaitCondition) <-chan WaitResult {
+		ch, err := s.Wait(ctx, ref, cond)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ch
 	}
-	next := make(chan State, 1)
-	go func() { st, _ := s.Wait(ctx, a.ID, WaitNextExit); next <- st }()
-	removed := make(chan error, 1)
-	go func() { _, err := s.Wait(ctx, a.ID, WaitRemoved); removed <- err }()
-	time.Sleep(20 * time.Millisecond) // let both waiters take their baseline: next-exit means "after the call"
+	if r := <-wait(a.ID, WaitNotRunning); r.Err != nil {
+		t.Fatalf("created container is not running: %v", r.Err)
+	}
+	next, removed := wait(a.ID, WaitNextExit), wait(a.ID, WaitRemoved)
 	s.Update(a.ID, func(c *Container) error { c.State.SetRunning(1, time.Now()); return nil })
 	s.Update(a.ID, func(c *Container) error { c.State.SetExited(3, false, time.Now()); return nil })
-	if st := <-next; st.ExitCode != 3 {
-		t.Fatalf("next-exit state: %+v", st)
+	if r := <-next; r.State.ExitCode != 3 || r.Err != nil {
+		t.Fatalf("next-exit: %+v", r)
 	}
 	if err := s.Delete(a.ID); err != nil {
 		t.Fatal(err)
 	}
-	if err := <-removed; err != nil {
-		t.Fatalf("removed: %v", err)
+	if r := <-removed; r.Err != nil {
+		t.Fatalf("removed: %v", r.Err)
 	}
 	short, cancel2 := context.WithTimeout(context.Background(), 10*time.Millisecond)
 	defer cancel2()
 	b := newContainer("b")
 	s.Add(b)
-	if _, err := s.Wait(short, b.ID, WaitNextExit); err == nil {
+	ch, _ := s.Wait(short, b.ID, WaitNextExit)
+	if r := <-ch; r.Err == nil {
 		t.Fatal("wait returned without an exit")
 	}
 }

@@ -16,18 +16,34 @@ const (
 	WaitRemoved    WaitCondition = "removed"
 )
 
-// Wait blocks until the container meets cond and returns its state then.
-// It returns ctx's error if ctx ends first. For WaitRemoved the returned
-// state is the last one before removal.
-func (s *Store) Wait(ctx context.Context, ref string, cond WaitCondition) (State, error) {
+// WaitResult is the state a wait ended on, or why it could not end.
+type WaitResult struct {
+	State State
+	Err   error
+}
+
+// Wait takes the container's current state as its baseline now, then waits
+// in the background until the container meets cond (or ctx ends) and sends
+// one result. Taking the baseline before returning matters: docker run
+// calls wait with next-exit before it starts the container.
+func (s *Store) Wait(ctx context.Context, ref string, cond WaitCondition) (<-chan WaitResult, error) {
 	s.mu.RLock()
 	e, err := s.lookup(ref)
 	if err != nil {
 		s.mu.RUnlock()
-		return State{}, err
+		return nil, err
 	}
 	startExits := e.c.State.Exits
 	s.mu.RUnlock()
+	ch := make(chan WaitResult, 1)
+	go func() {
+		st, err := s.waitEntry(ctx, e, ref, cond, startExits)
+		ch <- WaitResult{State: st, Err: err}
+	}()
+	return ch, nil
+}
+
+func (s *Store) waitEntry(ctx context.Context, e *entry, ref string, cond WaitCondition, startExits int) (State, error) {
 	for {
 		s.mu.RLock()
 		st, removed, changed := e.c.State, e.removed, e.changed

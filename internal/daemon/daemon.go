@@ -9,13 +9,16 @@ import (
 	"sync"
 	"time"
 
+	"github.com/containerd/log"
 	"github.com/google/renameio/v2"
 	"github.com/google/uuid"
 
 	"github.com/dockerd-lite/dockerd-lite/internal/config"
+	ctr "github.com/dockerd-lite/dockerd-lite/internal/container"
 	"github.com/dockerd-lite/dockerd-lite/internal/events"
 	"github.com/dockerd-lite/dockerd-lite/internal/oci"
 	"github.com/dockerd-lite/dockerd-lite/internal/preflight"
+	"github.com/dockerd-lite/dockerd-lite/internal/runtime"
 )
 
 // Opt configures New.
@@ -27,46 +30,68 @@ type Opt struct {
 
 // Daemon is the engine. Its methods are safe for concurrent use.
 type Daemon struct {
+	rootCtx  context.Context // processes and monitors run under it
 	mu       sync.RWMutex
 	cfg      config.Config
 	findings []preflight.Finding
 	rootless bool
 	id       string
-	started  time.Time
 	events   *events.Bus
-	images   *oci.Store
+
+	images     *oci.Store
+	containers *ctr.Store
+	runtime    *runtime.Runtime
+	execs      execs
+	initPath   string
+	locks      sync.Map // container id -> *sync.Mutex
+	gates      sync.Map // container id -> *attachGate, while a start is pending
 }
 
-// New prepares the data root and returns a running engine.
+// New opens the stores under the data root, re-adopts the containers that
+// survived a daemon restart, and returns a running engine. ctx is the
+// daemon's root context: monitors stop when it ends.
 func New(ctx context.Context, opt Opt) (*Daemon, error) {
-	for _, dir := range []string{opt.Config.DataRoot, opt.Config.ExecRoot} {
+	cfg := opt.Config
+	for _, dir := range []string{cfg.DataRoot, cfg.ExecRoot} {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return nil, fmt.Errorf("create %s: %w", dir, err)
 		}
 	}
-	id, err := engineID(opt.Config.DataRoot)
+	id, err := engineID(cfg.DataRoot)
 	if err != nil {
 		return nil, err
 	}
-	images, err := oci.New(ctx, oci.Opt{
-		Root:               opt.Config.DataRoot,
-		RunRoot:            opt.Config.ExecRoot,
-		Driver:             opt.Config.StorageDriver,
-		InsecureRegistries: opt.Config.InsecureRegistries,
-		Mirrors:            opt.Config.RegistryMirrors,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("open image store: %w", err)
+	d := &Daemon{rootCtx: ctx, cfg: cfg, findings: opt.Findings, rootless: opt.Rootless, id: id,
+		events: events.New(), execs: execs{byID: map[string]*execState{}}}
+	if err := d.openStores(ctx); err != nil {
+		d.Close()
+		return nil, err
 	}
-	return &Daemon{
-		images:   images,
-		cfg:      opt.Config,
-		findings: opt.Findings,
-		rootless: opt.Rootless,
-		id:       id,
-		started:  time.Now(),
-		events:   events.New(),
-	}, nil
+	d.restore(ctx)
+	return d, nil
+}
+
+func (d *Daemon) openStores(ctx context.Context) error {
+	cfg := d.cfg
+	var err error
+	d.images, err = oci.New(ctx, oci.Opt{Root: cfg.DataRoot, RunRoot: cfg.ExecRoot, Driver: cfg.StorageDriver,
+		InsecureRegistries: cfg.InsecureRegistries, Mirrors: cfg.RegistryMirrors})
+	if err != nil {
+		return fmt.Errorf("open image store: %w", err)
+	}
+	var skipped []error
+	if d.containers, skipped, err = ctr.Open(filepath.Join(cfg.DataRoot, "containers")); err != nil {
+		return fmt.Errorf("open container store: %w", err)
+	}
+	for _, e := range skipped {
+		log.G(ctx).WithError(e).Error("container record unreadable; skipped")
+	}
+	d.runtime, err = runtime.New(runtime.Opt{RunRoot: filepath.Join(cfg.ExecRoot, "c"), StateRoot: filepath.Join(cfg.DataRoot, "runtime")})
+	if err != nil {
+		return err
+	}
+	d.initPath, err = os.Executable()
+	return err
 }
 
 // engineID returns the daemon's persistent identity, creating it once.
@@ -80,6 +105,14 @@ func engineID(root string) (string, error) {
 		return "", fmt.Errorf("write engine id: %w", err)
 	}
 	return id, nil
+}
+
+// lockContainer serialises lifecycle changes of one container.
+func (d *Daemon) lockContainer(id string) func() {
+	m, _ := d.locks.LoadOrStore(id, &sync.Mutex{})
+	mu := m.(*sync.Mutex)
+	mu.Lock()
+	return mu.Unlock
 }
 
 // Config returns the current configuration.
@@ -110,8 +143,14 @@ func (d *Daemon) SubscribeEvents(ctx context.Context, since time.Time, f events.
 	return d.events.Subscribe(ctx, since, f)
 }
 
-// Close releases the engine's resources.
-func (d *Daemon) Close() error { return d.images.Close() }
+// Close releases the engine's resources. Running containers keep running
+// under their shims and are re-adopted by the next daemon.
+func (d *Daemon) Close() error {
+	if d.images != nil {
+		return d.images.Close()
+	}
+	return nil
+}
 
 func hostname() string {
 	h, _ := os.Hostname()

@@ -69,6 +69,7 @@ func (d *Daemon) SystemInfo(ctx context.Context) (*system.Info, error) {
 	info := &system.Info{
 		ID:                 d.id,
 		Images:             len(imgs),
+		Plugins:            system.PluginsInfo{Log: []string{"json-file"}},
 		Driver:             d.images.Driver(),
 		DriverStatus:       d.images.DriverStatus(),
 		LoggingDriver:      "json-file",
@@ -98,6 +99,17 @@ func (d *Daemon) SystemInfo(ctx context.Context) (*system.Info, error) {
 		SecurityOptions:    d.securityOptions(),
 		Isolation:          "",
 		Warnings:           d.warnings(cg),
+	}
+	for _, c := range d.containers.List() {
+		info.Containers++
+		switch c.State.Status {
+		case "running":
+			info.ContainersRunning++
+		case "paused":
+			info.ContainersPaused++
+		default:
+			info.ContainersStopped++
+		}
 	}
 	return info, nil
 }
@@ -171,7 +183,6 @@ func registryConfig(insecure, mirrors []string) *registry.ServiceConfig {
 	return rc
 }
 
-
 func kernelVersion() string {
 	var u unix.Utsname
 	if unix.Uname(&u) != nil {
@@ -224,4 +235,3 @@ func openFDs() int {
 	}
 	return len(entries)
 }
-

@@ -1,0 +1,58 @@
+package api
+
+import (
+	"net/url"
+
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/client/pkg/versions"
+)
+
+// createOptionsForAPI applies the create request's version quirks.
+func createOptionsForAPI(req container.CreateRequest, name, platform, api string) ContainerCreateOptions {
+	hc := req.HostConfig
+	if hc == nil {
+		hc = &container.HostConfig{}
+	}
+	if versions.LessThan(api, "1.44") && hc.RestartPolicy.Name == "no" && hc.RestartPolicy.MaximumRetryCount != 0 {
+		hc.RestartPolicy.MaximumRetryCount = 0 // older clients sent a count with "no"
+	}
+	return ContainerCreateOptions{Name: name, Config: req.Config, HostConfig: hc, Networking: req.NetworkingConfig, Platform: platform}
+}
+
+// legacyListParams maps the pre-1.22 ?since= and ?before= container IDs
+// (kept by later versions) onto filters.
+func legacyListParams(q url.Values, opt *ContainerListOptions) {
+	for _, k := range []string{"since", "before"} {
+		if v := q.Get(k); v != "" {
+			opt.Filters[k] = append(opt.Filters[k], v)
+		}
+	}
+}
+
+func containerSummariesForAPI(list []container.Summary, api string) []container.Summary {
+	if list == nil {
+		return []container.Summary{}
+	}
+	return list
+}
+
+func containerInspectForAPI(c container.InspectResponse, api string) container.InspectResponse {
+	return c
+}
+
+// waitResponse is the body of POST /containers/{id}/wait; Error arrived
+// in API 1.30.
+type waitResponse struct {
+	StatusCode int
+	Error      *waitError `json:"Error,omitempty"`
+}
+
+type waitError struct{ Message string }
+
+func waitResponseForAPI(r WaitResult, api string) waitResponse {
+	w := waitResponse{StatusCode: r.StatusCode}
+	if r.Error != "" && versions.GreaterThanOrEqualTo(api, "1.30") {
+		w.Error = &waitError{Message: r.Error}
+	}
+	return w
+}

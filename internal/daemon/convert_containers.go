@@ -1,0 +1,187 @@
+package daemon
+
+import (
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/docker/go-units"
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/network"
+	"github.com/moby/moby/api/types/storage"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	ctr "github.com/dockerd-lite/dockerd-lite/internal/container"
+	"github.com/dockerd-lite/dockerd-lite/internal/errdefs"
+)
+
+// mergeImageConfig fills what the request leaves unset from the image, as
+// Docker does: a request Entrypoint drops the image's Cmd; Env merges by
+// key with the request winning; labels and exposed ports are unions.
+func mergeImageConfig(c container.Config, img ocispec.ImageConfig) container.Config {
+	if len(c.Entrypoint) == 0 {
+		c.Entrypoint = img.Entrypoint
+		if len(c.Cmd) == 0 {
+			c.Cmd = img.Cmd
+		}
+	}
+	c.Env = mergeEnv(img.Env, c.Env)
+	if c.WorkingDir == "" {
+		c.WorkingDir = img.WorkingDir
+	}
+	if c.User == "" {
+		c.User = img.User
+	}
+	if c.StopSignal == "" {
+		c.StopSignal = img.StopSignal
+	}
+	for k, v := range img.Labels {
+		if c.Labels == nil {
+			c.Labels = map[string]string{}
+		}
+		if _, ok := c.Labels[k]; !ok {
+			c.Labels[k] = v
+		}
+	}
+	for p := range img.ExposedPorts {
+		if port, err := network.ParsePort(p); err == nil {
+			if c.ExposedPorts == nil {
+				c.ExposedPorts = network.PortSet{}
+			}
+			c.ExposedPorts[port] = struct{}{}
+		}
+	}
+	for v := range img.Volumes {
+		if c.Volumes == nil {
+			c.Volumes = map[string]struct{}{}
+		}
+		c.Volumes[v] = struct{}{}
+	}
+	return c
+}
+
+func mergeEnv(base, over []string) []string {
+	out := slices.Clone(base)
+	for _, kv := range over {
+		k, _, _ := strings.Cut(kv, "=")
+		i := slices.IndexFunc(out, func(e string) bool { e, _, _ = strings.Cut(e, "="); return e == k })
+		if i >= 0 {
+			out[i] = kv
+		} else {
+			out = append(out, kv)
+		}
+	}
+	return out
+}
+
+// validateHostConfig rejects what Docker rejects at create.
+func validateHostConfig(hc *container.HostConfig) error {
+	switch hc.RestartPolicy.Name {
+	case "", "no", "always", "unless-stopped", "on-failure":
+	default:
+		return errdefs.Errorf(errdefs.InvalidParameter, "invalid restart policy '%s'", hc.RestartPolicy.Name)
+	}
+	if hc.RestartPolicy.MaximumRetryCount < 0 {
+		return errdefs.Errorf(errdefs.InvalidParameter, "invalid restart policy: maximum retry count cannot be negative")
+	}
+	if hc.AutoRemove && hc.RestartPolicy.Name != "" && hc.RestartPolicy.Name != "no" {
+		return errdefs.Errorf(errdefs.InvalidParameter, "can't create 'AutoRemove' container with restart policy")
+	}
+	for _, m := range []container.NetworkMode{hc.NetworkMode} {
+		if m.IsContainer() || m.IsHost() || m.IsNone() || m == "" || m == "default" || m == "bridge" {
+			continue
+		}
+		return errdefs.Errorf(errdefs.NotFound, "network %s not found", m)
+	}
+	return nil
+}
+
+// resourceWarnings lists the create-time warnings for limits that cannot
+// be applied without delegated cgroups (Docker's wording).
+func (d *Daemon) resourceWarnings(hc *container.HostConfig) []string {
+	if cgroupInfo(d.findings).limits {
+		return nil
+	}
+	r := hc.Resources
+	var w []string
+	add := func(set bool, msg string) {
+		if set {
+			w = append(w, msg)
+		}
+	}
+	add(r.Memory > 0, "Your kernel does not support memory limit capabilities or the cgroup is not mounted. Limitation discarded.")
+	add(r.MemorySwap > 0, "Your kernel does not support swap limit capabilities or the cgroup is not mounted. Memory limited without swap.")
+	add(r.CPUShares > 0, "Your kernel does not support CPU shares or the cgroup is not mounted. Shares discarded.")
+	add(r.NanoCPUs > 0 || r.CPUQuota > 0, "Your kernel does not support CPU CFS scheduler. CPU quota discarded.")
+	add(r.CpusetCpus != "" || r.CpusetMems != "", "Your kernel does not support cpuset or the cgroup is not mounted. Cpuset discarded.")
+	add(r.PidsLimit != nil && *r.PidsLimit > 0, "Your kernel does not support pids limit capabilities or the cgroup is not mounted. PIDs limit discarded.")
+	add(r.BlkioWeight > 0, "Your kernel does not support Block I/O weight or the cgroup is not mounted. Weight discarded.")
+	return w
+}
+
+// inspect renders the container in GET /containers/{id}/json's shape.
+func (d *Daemon) inspect(c *ctr.Container) container.InspectResponse {
+	st := c.State
+	res := container.InspectResponse{
+		ID: c.ID, Created: c.Created.Format(time.RFC3339Nano), Path: c.Path, Args: nonNilSlice(c.Args),
+		State: &container.State{
+			Status: st.Status, Running: st.Running(), Paused: st.Status == container.StatePaused,
+			Restarting: st.Status == container.StateRestarting, OOMKilled: st.OOMKilled, Dead: st.Status == container.StateDead,
+			Pid: st.Pid, ExitCode: st.ExitCode, Error: st.Error,
+			StartedAt: timeOrZero(st.StartedAt), FinishedAt: timeOrZero(st.FinishedAt), Health: st.Health,
+		},
+		Image: c.ImageID, ResolvConfPath: c.ResolvConfPath, HostnamePath: c.HostnamePath, HostsPath: c.HostsPath,
+		LogPath: c.LogPath, Name: "/" + c.Name, RestartCount: c.RestartCount, Driver: d.images.Driver(), Platform: "linux",
+		ExecIDs: d.execIDs(c.ID), HostConfig: c.HostConfig, Mounts: []container.MountPoint{}, Config: c.Config,
+		GraphDriver:     &storage.DriverData{Name: d.images.Driver(), Data: map[string]string{}},
+		NetworkSettings: &container.NetworkSettings{Networks: map[string]*network.EndpointSettings{}},
+	}
+	return res
+}
+
+func timeOrZero(t time.Time) string {
+	if t.IsZero() {
+		return "0001-01-01T00:00:00Z"
+	}
+	return t.Format(time.RFC3339Nano)
+}
+
+// summary renders the container in GET /containers/json's shape.
+func (d *Daemon) summary(c *ctr.Container) container.Summary {
+	s := container.Summary{
+		ID: c.ID, Names: []string{"/" + c.Name}, Image: c.Image, ImageID: c.ImageID,
+		Command: strings.Join(append([]string{c.Path}, c.Args...), " "), Created: c.Created.Unix(),
+		Ports: []container.PortSummary{}, Labels: nonNilMap(c.Config.Labels), State: c.State.Status,
+		Status: statusText(c.State), Mounts: []container.MountPoint{},
+		NetworkSettings: &container.NetworkSettingsSummary{Networks: map[string]*network.EndpointSettings{}},
+	}
+	s.HostConfig.NetworkMode = string(c.HostConfig.NetworkMode)
+	if h := c.State.Health; h != nil {
+		s.Health = &container.HealthSummary{Status: h.Status, FailingStreak: h.FailingStreak}
+	}
+	return s
+}
+
+// statusText is docker ps's STATUS column ("Up 3 minutes", "Exited (0) 2
+// seconds ago", "Created").
+func statusText(s ctr.State) string {
+	switch s.Status {
+	case container.StateRunning, container.StatePaused:
+		t := "Up " + units.HumanDuration(time.Since(s.StartedAt))
+		if s.Status == container.StatePaused {
+			t += " (Paused)"
+		} else if s.Health != nil && s.Health.Status != container.NoHealthcheck {
+			t += " (" + string(s.Health.Status) + ")"
+		}
+		return t
+	case container.StateRestarting:
+		return "Restarting (" + itoa(int64(s.ExitCode)) + ") " + units.HumanDuration(time.Since(s.FinishedAt)) + " ago"
+	case container.StateExited:
+		return "Exited (" + itoa(int64(s.ExitCode)) + ") " + units.HumanDuration(time.Since(s.FinishedAt)) + " ago"
+	case container.StateDead:
+		return "Dead"
+	case container.StateRemoving:
+		return "Removal In Progress"
+	}
+	return "Created"
+}

@@ -1,0 +1,34 @@
+package runtime
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+
+	"github.com/opencontainers/runc/libcontainer"
+	// nsenter's C constructor joins namespaces in libcontainer's init
+	// before the Go runtime starts; it does nothing in other processes.
+	_ "github.com/opencontainers/runc/libcontainer/nsenter"
+)
+
+// InitPathInContainer is where the binary is bind-mounted for --init; the
+// name selects the init-reaper mode in Dispatch.
+const InitPathInContainer = "/sbin/docker-init"
+
+// Dispatch runs the hidden modes of the engine binary and never returns when
+// one is selected: libcontainer's container init ("init" with libcontainer's
+// environment), the per-container shim, and the minimal init started as
+// docker-init inside a container. main must call it before anything else;
+// in every other case it returns at once.
+func Dispatch() {
+	if len(os.Args) > 1 && os.Args[1] == "init" && os.Getenv("_LIBCONTAINER_INITPIPE") != "" {
+		libcontainer.Init() // never returns
+	}
+	if filepath.Base(os.Args[0]) == filepath.Base(InitPathInContainer) {
+		os.Exit(runReaper(os.Args[1:]))
+	}
+	if os.Getenv(envMode) == modeShim {
+		// The shim is a process of its own: this is its root context.
+		os.Exit(runShim(context.Background()))
+	}
+}

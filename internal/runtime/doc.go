@@ -1,0 +1,16 @@
+// Package runtime turns an OCI runtime-spec into running, isolated processes.
+// It is the only importer of github.com/opencontainers/runc/libcontainer.
+//
+// Every container runs under its own shim: a re-execution of the engine binary
+// (see Dispatch) that creates the container with libcontainer, holds its stdio
+// or pty, writes the json-file log, records the exit status to a file and
+// serves a unix socket in the run root. The daemon talks to shims only through
+// that socket and the files in the state directory, so a restarted daemon
+// re-adopts running containers with Restore (live restore).
+//
+// The daemon runs as root inside a user namespace. Cgroups are managed in
+// libcontainer's rootless mode: a hierarchy that is not writable is skipped,
+// so resource limits are then not applied (the daemon warns about that)
+// rather than failing the container. NewSpec builds Docker's default
+// isolation for that setting.
+package runtime

@@ -1,0 +1,208 @@
+package runtime
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/containerd/log"
+	"github.com/opencontainers/runc/libcontainer"
+)
+
+// handle serves one daemon connection: a request line, a reply line and,
+// for attach and exec, a stream.
+func (s *shim) handle(ctx context.Context, conn *net.UnixConn) {
+	br := bufio.NewReader(conn)
+	var req request
+	if err := readJSONLine(br, &req); err != nil {
+		return
+	}
+	switch req.Op {
+	case opState:
+		_ = writeJSONLine(conn, response{State: s.state()})
+	case opStart:
+		s.reply(conn, s.start)
+	case opSignal:
+		s.reply(conn, func() (int, error) { return 0, s.signal(syscall.Signal(req.Signal)) })
+	case opResize:
+		s.reply(conn, func() (int, error) { return 0, s.resize(req) })
+	case opWait:
+		_ = writeJSONLine(conn, response{})
+		<-s.done
+		_ = writeJSONLine(conn, response{Exit: s.state().Exit})
+	case opAttach:
+		s.attach(conn, br, req)
+	case opExec:
+		s.exec(ctx, conn, br, req)
+	default:
+		errReply(conn, fmt.Errorf("unknown shim operation %q", req.Op))
+	}
+}
+
+// reply runs fn and answers with its pid or error.
+func (s *shim) reply(w io.Writer, fn func() (int, error)) {
+	pid, err := fn()
+	if err != nil {
+		errReply(w, err)
+		return
+	}
+	_ = writeJSONLine(w, response{Pid: pid})
+}
+
+func (s *shim) state() *State {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return &State{Status: s.status, Running: s.status == StatusRunning, Pid: s.pid,
+		StartedAt: s.startedAt, Exit: s.exit}
+}
+
+// start lets the created init process exec the container's command.
+func (s *shim) start() (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch s.status {
+	case StatusStopped:
+		return 0, errNotRunning
+	case StatusRunning:
+		return s.pid, errors.New("container is already running")
+	}
+	if err := s.ctr.Exec(); err != nil {
+		return 0, fmt.Errorf("exec container process: %w", err)
+	}
+	s.status, s.startedAt = StatusRunning, time.Now().UTC()
+	b, _ := json.Marshal(startedRecord{Pid: s.pid, StartedAt: s.startedAt})
+	if err := writeFileAtomic(filepath.Join(s.stateDir, startedFile), b); err != nil {
+		return s.pid, fmt.Errorf("record start: %w", err)
+	}
+	return s.pid, nil
+}
+
+func (s *shim) signal(sig syscall.Signal) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.status == StatusStopped {
+		return errNotRunning
+	}
+	if err := s.init.Signal(sig); err != nil {
+		return fmt.Errorf("signal init: %w", err)
+	}
+	return nil
+}
+
+func (s *shim) resize(req request) error {
+	s.mu.Lock()
+	pio := s.pio
+	if req.ExecID != "" {
+		pio = s.execs[req.ExecID]
+	}
+	s.mu.Unlock()
+	if pio == nil {
+		return fmt.Errorf("no such exec: %s", req.ExecID)
+	}
+	if pio.console == nil {
+		return errors.New("process has no tty")
+	}
+	return resizePty(pio.console, req.Height, req.Width)
+}
+
+// attach subscribes the connection to the live output and feeds its stdin
+// to the container until the container stops or the client goes away.
+func (s *shim) attach(conn *net.UnixConn, br *bufio.Reader, req request) {
+	sub := &subscriber{conn: conn, stdout: req.Stdout, stderr: req.Stderr || s.pio.tty && req.Stdout,
+		gone: make(chan struct{})}
+	s.mu.Lock()
+	if s.status == StatusStopped {
+		s.mu.Unlock()
+		errReply(conn, errNotRunning)
+		return
+	}
+	_ = writeJSONLine(conn, response{})
+	s.hub.add(sub)
+	s.mu.Unlock()
+	if req.Stdin {
+		go s.pio.feed(br, req.CloseStdin)
+	}
+	<-sub.gone
+}
+
+// exec runs another process in the container and streams its stdio back
+// on the connection, ending with its exit status.
+func (s *shim) exec(ctx context.Context, conn *net.UnixConn, br *bufio.Reader, req request) {
+	if req.Process == nil {
+		errReply(conn, errors.New("exec needs a process"))
+		return
+	}
+	p := newProcess(req.Process, false)
+	pio, err := s.startExec(req, p)
+	if err != nil {
+		errReply(conn, err)
+		return
+	}
+	defer s.dropExec(req.ExecID)
+	pid, _ := p.Pid()
+	_ = writeJSONLine(conn, response{Pid: pid})
+	var wmu sync.Mutex
+	out, errw := sink(req.Stdout, &wmu, conn, frameStdout), sink(req.Stderr, &wmu, conn, frameStderr)
+	pumped := pio.pump(out, errw)
+	if req.Stdin {
+		go pio.feed(br, true)
+	}
+	st, err := p.Wait()
+	exit := exitStatus(st, err)
+	waitDrained(pumped)
+	pio.close()
+	<-pumped
+	b, _ := json.Marshal(exit)
+	_ = writeFrame(&wmu, conn, frameExit, b)
+	log.G(ctx).WithField("container", s.cfg.ID).Debugf("shim: exec %s exited %d", req.ExecID, exit.ExitCode)
+}
+
+// startExec starts p with its own stdio while the container runs.
+func (s *shim) startExec(req request, p *libcontainer.Process) (*procIO, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.status != StatusRunning {
+		return nil, errNotRunning
+	}
+	pio, err := newProcIO(p, req.Process.Terminal, req.Stdin)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.ctr.Run(p); err != nil {
+		pio.close()
+		return nil, fmt.Errorf("exec process: %w", err)
+	}
+	if err := pio.started(); err != nil {
+		_ = p.Signal(syscall.SIGKILL)
+		return nil, err
+	}
+	if pio.console != nil && req.Process.ConsoleSize != nil {
+		_ = resizePty(pio.console, req.Process.ConsoleSize.Height, req.Process.ConsoleSize.Width)
+	}
+	if req.ExecID != "" {
+		s.execs[req.ExecID] = pio
+	}
+	return pio, nil
+}
+
+func (s *shim) dropExec(id string) {
+	s.mu.Lock()
+	delete(s.execs, id)
+	s.mu.Unlock()
+}
+
+// sink frames one stream onto the connection, or discards it.
+func sink(want bool, mu *sync.Mutex, w io.Writer, kind byte) io.Writer {
+	if !want {
+		return io.Discard
+	}
+	return frameWriter{mu: mu, w: w, kind: kind}
+}
