@@ -36,6 +36,8 @@ func (f *fakeSystem) SubscribeEvents(ctx context.Context, since time.Time, flt e
 	return f.bus.Subscribe(ctx, since, flt)
 }
 
+func (f *fakeSystem) SystemDiskUsage(context.Context) (DiskUsage, error) { return DiskUsage{}, nil }
+
 func newTestServer(t *testing.T) (*Server, *fakeSystem) {
 	t.Helper()
 	fs := &fakeSystem{bus: events.New()}

@@ -4,7 +4,10 @@ import (
 	"context"
 	"time"
 
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/image"
 	"github.com/moby/moby/api/types/system"
+	"github.com/moby/moby/api/types/volume"
 
 	"github.com/dockerd-lite/dockerd-lite/internal/events"
 )
@@ -27,4 +30,15 @@ type SystemBackend interface {
 	// SubscribeEvents returns buffered events since the given time that match
 	// f, and a channel of later ones, closed when ctx ends.
 	SubscribeEvents(ctx context.Context, since time.Time, f events.Filter) ([]events.Event, <-chan events.Event)
+	// SystemDiskUsage reports what images, containers and volumes use.
+	SystemDiskUsage(ctx context.Context) (DiskUsage, error)
+}
+
+// DiskUsage is GET /system/df in the shape of API versions up to 1.47.
+type DiskUsage struct {
+	LayersSize int64
+	Images     []image.Summary
+	Containers []container.Summary
+	Volumes    []volume.Volume
+	BuildCache []struct{}
 }

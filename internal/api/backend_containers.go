@@ -115,4 +115,5 @@ type ContainerBackend interface {
 	ExecStart(ctx context.Context, id string, opt ExecStartOptions) error
 	ExecInspect(ctx context.Context, id string) (container.ExecInspectResponse, error)
 	ExecResize(ctx context.Context, id string, height, width uint) error
+	ContainerPrune(ctx context.Context, f filters.Args) (container.PruneReport, error)
 }

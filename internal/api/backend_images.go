@@ -67,4 +67,7 @@ type ImageBackend interface {
 	// Auth checks credentials against the registry (errdefs.Unauthorized
 	// with the registry's reason when it refuses them).
 	Auth(ctx context.Context, auth registry.AuthConfig) (registry.AuthResponse, error)
+	// ImageSearch queries the registry's search API (errdefs.Unavailable
+	// when it cannot be reached).
+	ImageSearch(ctx context.Context, term string, limit int, auth registry.AuthConfig) ([]registry.SearchResult, error)
 }

@@ -182,3 +182,18 @@ func consoleSize(c echo.Context) (uint, uint, error) {
 func writeJSON(c echo.Context, v any) error {
 	return json.NewEncoder(c.Response()).Encode(v)
 }
+
+func (h *handlers) postContainersPrune(c echo.Context) error {
+	f, err := filters.Parse(c.QueryParam("filters"), "until", "label", "label!")
+	if err != nil {
+		return err
+	}
+	rep, err := h.Containers.ContainerPrune(c.Request().Context(), f)
+	if err != nil {
+		return err
+	}
+	if rep.ContainersDeleted == nil {
+		rep.ContainersDeleted = []string{}
+	}
+	return c.JSON(http.StatusOK, rep)
+}

@@ -68,3 +68,19 @@ func imageInspectForAPI(in ImageInspect, api string) imageInspect {
 	}
 	return out
 }
+
+// imageSummariesForAPIPlain gives untagged images empty lists, not null.
+func imageSummariesForAPIPlain(list []image.Summary) []image.Summary {
+	if list == nil {
+		return []image.Summary{}
+	}
+	for i := range list {
+		if list[i].RepoTags == nil {
+			list[i].RepoTags = []string{}
+		}
+		if list[i].RepoDigests == nil {
+			list[i].RepoDigests = []string{}
+		}
+	}
+	return list
+}

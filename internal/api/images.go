@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/labstack/echo/v4"
@@ -201,4 +202,29 @@ func boolValue(s string) bool {
 		return false
 	}
 	return true
+}
+
+func (h *handlers) getImagesSearch(c echo.Context) error {
+	q := c.QueryParams()
+	term := q.Get("term")
+	if term == "" {
+		return errdefs.Errorf(errdefs.InvalidParameter, "search term must be given: ?term=")
+	}
+	limit := 25
+	if l := q.Get("limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil || n < 1 || n > 100 {
+			return errdefs.Errorf(errdefs.InvalidParameter, "limit %q is outside the range of [1, 100]", l)
+		}
+		limit = n
+	}
+	auth, err := registryAuth(c.Request().Header)
+	if err != nil {
+		return err
+	}
+	res, err := h.Images.ImageSearch(c.Request().Context(), term, limit, auth)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, res)
 }

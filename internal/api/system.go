@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/volume"
 	"github.com/moby/moby/client/pkg/versions"
 
 	"github.com/dockerd-lite/dockerd-lite/internal/api/stream"
@@ -79,3 +81,19 @@ func afterUntil(until, t time.Time) bool { return !until.IsZero() && t.After(unt
 
 // eventsTimeNano reports whether the version knows timeNano (API 1.22+).
 func eventsTimeNano(v string) bool { return versions.GreaterThanOrEqualTo(v, "1.22") }
+
+func (h *handlers) getSystemDF(c echo.Context) error {
+	du, err := h.System.SystemDiskUsage(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	du.Images = imageSummariesForAPIPlain(du.Images)
+	if du.Containers == nil {
+		du.Containers = []container.Summary{}
+	}
+	if du.Volumes == nil {
+		du.Volumes = []volume.Volume{}
+	}
+	du.BuildCache = []struct{}{}
+	return c.JSON(http.StatusOK, du)
+}

@@ -13,6 +13,7 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/dockerd-lite/dockerd-lite/internal/api"
+	ctr "github.com/dockerd-lite/dockerd-lite/internal/container"
 	"github.com/dockerd-lite/dockerd-lite/internal/errdefs"
 	"github.com/dockerd-lite/dockerd-lite/internal/events"
 	"github.com/dockerd-lite/dockerd-lite/internal/filters"
@@ -180,13 +181,59 @@ func (d *Daemon) ImageTag(ctx context.Context, name, repo, tag string) error {
 	return nil
 }
 
-// ImageDelete implements api.ImageBackend.
+// ImageDelete implements api.ImageBackend. An image a container uses is
+// never deleted: without force that is a 409 (Docker's messages); with
+// force a reference is only untagged.
 func (d *Daemon) ImageDelete(ctx context.Context, name string, force, noprune bool) ([]image.DeleteResponse, error) {
-	items, err := d.images.Remove(ctx, name, force, noprune)
+	img, err := d.images.Get(ctx, name)
 	if err != nil {
 		return nil, err
 	}
+	user := d.imageUser(img.ID)
+	byID := strings.HasPrefix(strings.TrimPrefix(img.ID, "sha256:"), strings.TrimPrefix(name, "sha256:"))
+	lastRef := len(img.RepoTags) <= 1
+	if user == nil || (!byID && !lastRef) {
+		items, err := d.images.Remove(ctx, name, force, noprune)
+		if err != nil {
+			return nil, err
+		}
+		return d.deleteResponses(ctx, items), nil
+	}
+	short := strings.TrimPrefix(img.ID, "sha256:")[:12]
+	state := "stopped"
+	if user.State.Running() {
+		state = "running"
+	}
+	switch {
+	case byID && (!force || state == "running"):
+		how := "must be forced"
+		if force {
+			how = "cannot be forced"
+		}
+		return nil, errdefs.Errorf(errdefs.Conflict, "conflict: unable to delete %s (%s) - image is being used by %s container %s", short, how, state, user.ID[:12])
+	case !force:
+		return nil, errdefs.Errorf(errdefs.Conflict, "conflict: unable to remove repository reference %q (must force) - container %s is using its referenced image %s", name, user.ID[:12], short)
+	}
+	var items []oci.DeleteItem
+	for _, t := range img.RepoTags {
+		untagged, err := d.images.Untag(ctx, t)
+		if err != nil {
+			return nil, err
+		}
+		items = append(items, untagged...)
+	}
 	return d.deleteResponses(ctx, items), nil
+}
+
+// imageUser returns a container using the image, running ones first.
+func (d *Daemon) imageUser(imageID string) *ctr.Container {
+	var found *ctr.Container
+	for _, c := range d.containers.List() {
+		if c.ImageID == imageID && (found == nil || c.State.Running()) {
+			found = c
+		}
+	}
+	return found
 }
 
 func (d *Daemon) deleteResponses(ctx context.Context, items []oci.DeleteItem) []image.DeleteResponse {
@@ -219,9 +266,8 @@ func (d *Daemon) ImagePrune(ctx context.Context, f filters.Args) (image.PruneRep
 	return rep, nil
 }
 
-// imageInUse reports whether a container uses the image (none can yet:
-// containers arrive with the runtime).
-func (d *Daemon) imageInUse(string) bool { return false }
+// imageInUse reports whether a container uses the image.
+func (d *Daemon) imageInUse(id string) bool { return d.imageUser(id) != nil }
 
 // ImagePull implements api.ImageBackend.
 func (d *Daemon) ImagePull(ctx context.Context, opt api.ImagePullOptions, progress api.ProgressFunc) error {
@@ -308,12 +354,39 @@ func (d *Daemon) ImageSave(ctx context.Context, names []string, w func() io.Writ
 
 // DistributionInspect implements api.ImageBackend.
 func (d *Daemon) DistributionInspect(ctx context.Context, name string, auth registry.AuthConfig) (registry.DistributionInspect, error) {
-	return registry.DistributionInspect{}, errdefs.Errorf(errdefs.NotImplemented, "GET /distribution/{name}/json is not implemented yet")
+	desc, platforms, err := d.images.Distribution(ctx, name, ociAuth(auth))
+	if err != nil {
+		return registry.DistributionInspect{}, err
+	}
+	if platforms == nil {
+		platforms = []ocispec.Platform{}
+	}
+	return registry.DistributionInspect{Descriptor: desc, Platforms: platforms}, nil
 }
 
 // Auth implements api.ImageBackend.
 func (d *Daemon) Auth(ctx context.Context, auth registry.AuthConfig) (registry.AuthResponse, error) {
-	return registry.AuthResponse{}, errdefs.Errorf(errdefs.NotImplemented, "POST /auth is not implemented yet")
+	a := ociAuth(auth)
+	if a == nil {
+		a = &oci.Auth{ServerAddress: auth.ServerAddress}
+	}
+	if err := d.images.Login(ctx, *a); err != nil {
+		return registry.AuthResponse{}, err
+	}
+	return registry.AuthResponse{Status: "Login Succeeded"}, nil
+}
+
+// ImageSearch implements api.ImageBackend.
+func (d *Daemon) ImageSearch(ctx context.Context, term string, limit int, auth registry.AuthConfig) ([]registry.SearchResult, error) {
+	hits, err := d.images.Search(ctx, term, limit, ociAuth(auth))
+	if err != nil {
+		return nil, err
+	}
+	out := make([]registry.SearchResult, len(hits))
+	for i, h := range hits {
+		out[i] = registry.SearchResult{Name: h.Name, Description: h.Description, StarCount: h.StarCount, IsOfficial: h.IsOfficial}
+	}
+	return out, nil
 }
 
 func (d *Daemon) imageEvent(ctx context.Context, action, id string) {

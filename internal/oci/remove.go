@@ -168,3 +168,19 @@ func shortID(id string) string {
 	}
 	return hex
 }
+
+// Untag removes one reference and never deletes the image, even when it
+// was the last one (docker rmi -f of an image a container still uses).
+func (s *Store) Untag(ctx context.Context, ref string) ([]DeleteItem, error) {
+	var items []DeleteItem
+	err := s.refs.update(func(m map[string]*record) error {
+		r := resolveLocked(m, ref)
+		if r == nil || isIDInput(r, ref) {
+			return errdefs.NotFound(fmt.Errorf("No such image: %s", ref))
+		}
+		var err error
+		items, err = untagForRemove(r, ref, true)
+		return err
+	})
+	return items, err
+}
