@@ -61,4 +61,6 @@ if [[ ! -e /dev/net/tun ]]; then
 	mknod /dev/net/tun c 10 200 || echo "setup-host: cannot create /dev/net/tun" >&2
 fi
 [[ -e /dev/net/tun ]] && chmod 0666 /dev/net/tun
+# Started by root, the daemon maps containers to root's subordinate range.
+"$(dirname "${BASH_SOURCE[0]}")/ensure-subids.sh" root
 report

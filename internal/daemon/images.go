@@ -324,7 +324,7 @@ func (d *Daemon) ImageImport(ctx context.Context, src io.Reader, opt api.ImageIm
 
 // ImageLoad implements api.ImageBackend.
 func (d *Daemon) ImageLoad(ctx context.Context, src io.Reader, progress api.ProgressFunc) error {
-	lines, err := d.images.Load(ctx, src, ociProgress(progress))
+	lines, err := d.images.Load(ctx, src)
 	if err != nil {
 		return err
 	}

@@ -26,7 +26,7 @@ func TestLoadDockerArchive(t *testing.T) {
 	if err := tarball.Write(tag, img, &buf); err != nil {
 		t.Fatal(err)
 	}
-	lines, err := s.Load(ctx, &buf, nil)
+	lines, err := s.Load(ctx, &buf)
 	if err != nil {
 		t.Fatalf("load: %v", err)
 	}
@@ -57,7 +57,7 @@ func TestLoadOCIArchive(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	lines, err := s.Load(ctx, tarDir(t, dir), nil)
+	lines, err := s.Load(ctx, tarDir(t, dir))
 	if err != nil || !slices.Equal(lines, []string{"Loaded image: ocitest:1.0"}) {
 		t.Fatalf("load: %v %q", err, lines)
 	}
@@ -66,7 +66,7 @@ func TestLoadOCIArchive(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkRootfs(t, s, got.ID, map[string]string{"hello": "world"})
-	if _, err := s.Load(ctx, bytes.NewReader(tarOf(t, [2]string{"junk", "x"})), nil); err == nil {
+	if _, err := s.Load(ctx, bytes.NewReader(tarOf(t, [2]string{"junk", "x"}))); err == nil {
 		t.Error("loading junk succeeded")
 	}
 	assertNoStrayBlobs(t, s)
@@ -81,7 +81,7 @@ func TestSaveLoadRoundTrip(t *testing.T) {
 	if err := tarball.Write(tag, img, &buf); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Load(ctx, &buf, nil); err != nil {
+	if _, err := s.Load(ctx, &buf); err != nil {
 		t.Fatal(err)
 	}
 	orig, _ := s.Get(ctx, "roundtrip:v1")
@@ -100,7 +100,7 @@ func TestSaveLoadRoundTrip(t *testing.T) {
 		t.Errorf("saved archive config %v %v", cn, err)
 	}
 	s2 := newTestStore(t, Opt{})
-	lines, err := s2.Load(ctx, bytes.NewReader(data), nil)
+	lines, err := s2.Load(ctx, bytes.NewReader(data))
 	if err != nil || !slices.Equal(lines, []string{"Loaded image: roundtrip:v1"}) {
 		t.Fatalf("reload: %v %q", err, lines)
 	}
@@ -117,7 +117,7 @@ func TestSaveLoadRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	s4 := newTestStore(t, Opt{})
-	lines, err = s4.Load(ctx, &saved, nil)
+	lines, err = s4.Load(ctx, &saved)
 	if err != nil || !slices.Equal(lines, []string{"Loaded image: roundtrip:v1", "Loaded image: roundtrip:v2"}) {
 		t.Fatalf("load all tags: %v %q", err, lines)
 	}
@@ -127,7 +127,7 @@ func TestSaveLoadRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	s3 := newTestStore(t, Opt{})
-	lines, err = s3.Load(ctx, &saved, nil)
+	lines, err = s3.Load(ctx, &saved)
 	if err != nil || !slices.Equal(lines, []string{"Loaded image ID: " + orig.ID}) {
 		t.Fatalf("load by id: %v %q", err, lines)
 	}
@@ -145,7 +145,7 @@ func TestLoadLegacyArchive(t *testing.T) {
 		[2]string{"bbbb/json", `{"id":"bbbb","parent":"aaaa","created":"2015-01-02T00:00:00Z","os":"linux","architecture":"amd64","config":{"Cmd":["sh"]}}`},
 		[2]string{"bbbb/layer.tar", string(top)},
 	)
-	lines, err := s.Load(ctx, bytes.NewReader(archive), nil)
+	lines, err := s.Load(ctx, bytes.NewReader(archive))
 	if err != nil || !slices.Equal(lines, []string{"Loaded image: legacy:old"}) {
 		t.Fatalf("load legacy: %v %q", err, lines)
 	}

@@ -124,10 +124,7 @@ func (sp *spool) has(p string) bool {
 // with "repositories" and <id>/layer.tar) or an OCI archive (oci-layout and
 // index.json) and stores its images. It returns Docker's output lines:
 // "Loaded image: <ref>" or "Loaded image ID: sha256:...".
-func (s *Store) Load(ctx context.Context, r io.Reader, progress ProgressFunc) ([]string, error) {
-	if progress == nil {
-		progress = func(Progress) {}
-	}
+func (s *Store) Load(ctx context.Context, r io.Reader) ([]string, error) {
 	sp, err := s.readArchive(ctx, r)
 	defer s.dropUnused(context.WithoutCancel(ctx), sp)
 	if err != nil {
@@ -144,8 +141,7 @@ func (s *Store) Load(ctx context.Context, r io.Reader, progress ProgressFunc) ([
 	default:
 		err = errdefs.InvalidParameter(errors.New("invalid archive: no manifest.json, index.json or repositories file"))
 	}
-	lines := loadLines(loaded, progress)
-	return lines, err
+	return loadLines(loaded), err
 }
 
 // loadedImage is one image a load stored, with the tags it got.
@@ -154,7 +150,7 @@ type loadedImage struct {
 	tags []string
 }
 
-func loadLines(loaded []loadedImage, progress ProgressFunc) []string {
+func loadLines(loaded []loadedImage) []string {
 	var lines []string
 	for _, l := range loaded {
 		if len(l.tags) == 0 {
@@ -163,9 +159,6 @@ func loadLines(loaded []loadedImage, progress ProgressFunc) []string {
 		for _, t := range l.tags {
 			lines = append(lines, "Loaded image: "+familiar(t))
 		}
-	}
-	for _, line := range lines {
-		progress(Progress{Status: line})
 	}
 	return lines
 }

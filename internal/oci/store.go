@@ -104,6 +104,16 @@ func (s *Store) openStorage(ctx context.Context) error {
 }
 
 func (s *Store) tryDriver(name string) (storage.Store, error) {
+	// containers/storage would otherwise merge /etc/containers/storage.conf
+	// and the user's ~/.config/containers/storage.conf (Podman's settings,
+	// unreadable to a root-started daemon's mapped root) into our store.
+	conf := filepath.Join(s.opt.Root, "storage.conf")
+	if err := os.WriteFile(conf, nil, 0o600); err != nil {
+		return nil, fmt.Errorf("write empty storage.conf: %w", err)
+	}
+	if err := os.Setenv("CONTAINERS_STORAGE_CONF", conf); err != nil {
+		return nil, err
+	}
 	o := types.StoreOptions{
 		RunRoot:         filepath.Join(s.opt.RunRoot, "storage"),
 		GraphRoot:       filepath.Join(s.opt.Root, "storage"),

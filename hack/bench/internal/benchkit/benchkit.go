@@ -1,0 +1,87 @@
+package benchkit
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/dockerd-lite/dockerd-lite/tests/daemon"
+)
+
+// Binary returns the daemon to measure: path (copied where the test user
+// can run it when we are root), or a fresh build of ./cmd/dockerd-lite. The
+// cleanup function removes the copy or build.
+func Binary(ctx context.Context, path string) (string, func(), error) {
+	dir, err := os.MkdirTemp("", "dl-bench-bin-")
+	if err != nil {
+		return "", nil, fmt.Errorf("create binary dir: %w", err)
+	}
+	cleanup := func() { _ = os.RemoveAll(dir) }
+	var bin string
+	if path != "" {
+		bin, err = daemon.Prebuilt(path, dir)
+	} else {
+		bin, err = daemon.Build(ctx, dir)
+	}
+	if err != nil {
+		cleanup()
+		return "", nil, err
+	}
+	return bin, cleanup, nil
+}
+
+// Median returns the median of values (the mean of the two middle ones for
+// an even count) without reordering values; zero for none.
+func Median[T int | int64 | float64 | time.Duration](values []T) T {
+	if len(values) == 0 {
+		return 0
+	}
+	s := slices.Clone(values)
+	slices.SortFunc(s, cmp.Compare[T])
+	n := len(s)
+	if n%2 == 1 {
+		return s[n/2]
+	}
+	return (s[n/2-1] + s[n/2]) / 2
+}
+
+// Ms formats d as milliseconds with one decimal.
+func Ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d.Microseconds())/1000) }
+
+// MiB formats a KiB count as MiB with one decimal.
+func MiB(kib int) string { return fmt.Sprintf("%.1f MiB", float64(kib)/1024) }
+
+// Row is one line of the figure table.
+type Row struct {
+	// Figure names what was measured.
+	Figure string
+	// Value is the measured value, formatted.
+	Value string
+	// Target is the goal from the issue, formatted ("< 50 ms").
+	Target string
+}
+
+// PrintTable prints rows under a title as an aligned three-column table.
+func PrintTable(title string, rows []Row) {
+	fmt.Printf("\n== %s ==\n", title)
+	w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(w, "figure\tvalue\ttarget")
+	for _, r := range rows {
+		fmt.Fprintf(w, "%s\t%s\t%s\n", r.Figure, r.Value, r.Target)
+	}
+	_ = w.Flush()
+}
+
+// Durations formats every duration of ds in milliseconds, space-separated.
+func Durations(ds []time.Duration) string {
+	parts := make([]string, len(ds))
+	for i, d := range ds {
+		parts[i] = fmt.Sprintf("%.1f", float64(d.Microseconds())/1000)
+	}
+	return strings.Join(parts, " ")
+}
