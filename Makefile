@@ -38,6 +38,8 @@ test-e2e: build
 
 bench: build
 	DOCKERD_LITE_BIN=$(CURDIR)/$(BIN) $(GO) run -tags "$(TAGS)" ./hack/bench/startup
+	DOCKERD_LITE_BIN=$(CURDIR)/$(BIN) $(GO) run -tags "$(TAGS)" ./hack/bench/pull
+	DOCKERD_LITE_BIN=$(CURDIR)/$(BIN) $(GO) run -tags "$(TAGS)" ./hack/bench/containers
 
 lint:
 	@out=$$(gofmt -l cmd internal tests hack); if [ -n "$$out" ]; then echo "gofmt:"; echo "$$out"; exit 1; fi

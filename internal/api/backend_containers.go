@@ -116,4 +116,23 @@ type ContainerBackend interface {
 	ExecInspect(ctx context.Context, id string) (container.ExecInspectResponse, error)
 	ExecResize(ctx context.Context, id string, height, width uint) error
 	ContainerPrune(ctx context.Context, f filters.Args) (container.PruneReport, error)
+	// ContainerTop lists the container's processes as `ps psArgs` shows
+	// them; a container that is not running is errdefs.Conflict.
+	ContainerTop(ctx context.Context, name, psArgs string) (container.TopResponse, error)
+	// ContainerStats returns the samples of GET /containers/{id}/stats; the
+	// channel is closed after the last one (or when ctx ends).
+	ContainerStats(ctx context.Context, name string, opt StatsOptions) (<-chan container.StatsResponse, error)
+	ContainerPause(ctx context.Context, name string) error
+	ContainerUnpause(ctx context.Context, name string) error
+	// ContainerUpdate changes the restart policy and resources.
+	ContainerUpdate(ctx context.Context, name string, cfg container.UpdateConfig) (container.UpdateResponse, error)
+}
+
+// StatsOptions are the parameters of GET /containers/{id}/stats.
+type StatsOptions struct {
+	// Stream sends a sample every second until the container stops.
+	Stream bool
+	// OneShot skips the pre-sample of a single (non-streamed) sample, so
+	// precpu_stats stays empty.
+	OneShot bool
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"sync"
 
 	"github.com/labstack/echo/v4"
 	"github.com/moby/moby/api/types/jsonstream"
@@ -23,7 +24,10 @@ const maxJSONBody = 8 << 20
 func streamProgress(c echo.Context, op func(ProgressFunc) error) error {
 	var w *stream.JSONLines
 	var werr error
+	var mu sync.Mutex // layers report concurrently
 	progress := func(m jsonstream.Message) {
+		mu.Lock()
+		defer mu.Unlock()
 		if w == nil {
 			w = stream.NewJSONLines(c.Response(), "application/json")
 		}
@@ -32,6 +36,8 @@ func streamProgress(c echo.Context, op func(ProgressFunc) error) error {
 		}
 	}
 	err := op(progress)
+	mu.Lock()
+	defer mu.Unlock()
 	switch {
 	case err == nil && w == nil:
 		return c.NoContent(http.StatusOK)

@@ -45,6 +45,7 @@ type Daemon struct {
 	initPath   string
 	locks      sync.Map // container id -> *sync.Mutex
 	gates      sync.Map // container id -> *attachGate, while a start is pending
+	restarts   sync.Map // container id -> time.Duration, the last restart delay
 }
 
 // New opens the stores under the data root, re-adopts the containers that

@@ -3,6 +3,7 @@ package daemon
 import (
 	"context"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -174,10 +175,14 @@ func (d *Daemon) ImageTag(ctx context.Context, name, repo, tag string) error {
 	if tag != "" {
 		ref += ":" + tag
 	}
-	if err := d.images.Tag(ctx, name, ref); err != nil {
+	img, err := d.images.Get(ctx, name)
+	if err != nil {
 		return err
 	}
-	d.imageEvent(ctx, "tag", ref)
+	if err := d.images.Tag(ctx, img.ID, ref); err != nil {
+		return err
+	}
+	d.imageEvent("tag", img.ID, oci.Familiar(ref))
 	return nil
 }
 
@@ -197,7 +202,7 @@ func (d *Daemon) ImageDelete(ctx context.Context, name string, force, noprune bo
 		if err != nil {
 			return nil, err
 		}
-		return d.deleteResponses(ctx, items), nil
+		return d.deleteResponses(items, img.ID), nil
 	}
 	short := strings.TrimPrefix(img.ID, "sha256:")[:12]
 	state := "stopped"
@@ -222,7 +227,7 @@ func (d *Daemon) ImageDelete(ctx context.Context, name string, force, noprune bo
 		}
 		items = append(items, untagged...)
 	}
-	return d.deleteResponses(ctx, items), nil
+	return d.deleteResponses(items, img.ID), nil
 }
 
 // imageUser returns a container using the image, running ones first.
@@ -236,15 +241,22 @@ func (d *Daemon) imageUser(imageID string) *ctr.Container {
 	return found
 }
 
-func (d *Daemon) deleteResponses(ctx context.Context, items []oci.DeleteItem) []image.DeleteResponse {
+// deleteResponses converts the store's delete lines and publishes Docker's
+// events: untag per removed tag and delete per removed image (imageIDs),
+// both with the image ID as Actor ID; freed layers get no event.
+func (d *Daemon) deleteResponses(items []oci.DeleteItem, imageIDs ...string) []image.DeleteResponse {
 	out := make([]image.DeleteResponse, 0, len(items))
+	id := ""
+	if len(imageIDs) == 1 {
+		id = imageIDs[0]
+	}
 	for _, it := range items {
 		out = append(out, image.DeleteResponse{Untagged: it.Untagged, Deleted: it.Deleted})
-		if it.Untagged != "" {
-			d.imageEvent(ctx, "untag", it.Untagged)
+		if it.Untagged != "" && !strings.Contains(it.Untagged, "@") {
+			d.imageEvent("untag", id, id)
 		}
-		if it.Deleted != "" {
-			d.imageEvent(ctx, "delete", it.Deleted)
+		if it.Deleted != "" && slices.Contains(imageIDs, it.Deleted) {
+			d.imageEvent("delete", it.Deleted, it.Deleted)
 		}
 	}
 	return out
@@ -257,13 +269,49 @@ func (d *Daemon) ImagePrune(ctx context.Context, f filters.Args) (image.PruneRep
 	if err != nil {
 		return image.PruneReport{}, err
 	}
-	items, reclaimed, err := d.images.Prune(ctx, !set || dangling, d.imageInUse)
+	keep, err := d.pruneKeep(ctx, f)
 	if err != nil {
 		return image.PruneReport{}, err
 	}
-	rep := image.PruneReport{ImagesDeleted: d.deleteResponses(ctx, items), SpaceReclaimed: uint64(reclaimed)}
+	before, err := d.images.List(ctx)
+	if err != nil {
+		return image.PruneReport{}, err
+	}
+	items, reclaimed, err := d.images.Prune(ctx, !set || dangling, keep)
+	if err != nil {
+		return image.PruneReport{}, err
+	}
+	var ids []string
+	for _, img := range before {
+		ids = append(ids, img.ID)
+	}
+	rep := image.PruneReport{ImagesDeleted: d.deleteResponses(items, ids...), SpaceReclaimed: uint64(reclaimed)}
 	d.events.Publish(events.Event{Type: "image", Action: "prune", Attributes: map[string]string{"reclaimed": itoa(reclaimed)}})
 	return rep, nil
+}
+
+// pruneKeep returns the predicate of images prune must keep: those a
+// container uses and those the until, label and label! filters exclude.
+func (d *Daemon) pruneKeep(ctx context.Context, f filters.Args) (func(string) bool, error) {
+	var until time.Time
+	if v := f["until"]; len(v) > 0 {
+		var err error
+		if until, err = filters.ParseTimestamp(v[0]); err != nil {
+			return nil, err
+		}
+	}
+	return func(id string) bool {
+		if d.imageInUse(id) {
+			return true
+		}
+		img, err := d.images.Get(ctx, id)
+		if err != nil {
+			return true
+		}
+		labels := img.Config.Config.Labels
+		return (!until.IsZero() && !img.Created.Before(until)) || !f.MatchLabels("label", labels) ||
+			(len(f["label!"]) > 0 && anyLabel(f["label!"], labels))
+	}, nil
 }
 
 // imageInUse reports whether a container uses the image.
@@ -293,7 +341,7 @@ func (d *Daemon) ImagePull(ctx context.Context, opt api.ImagePullOptions, progre
 		refs = append(refs, res.Ref)
 	}
 	for _, r := range refs {
-		d.imageEvent(ctx, "pull", r)
+		d.imageEvent("pull", r, oci.FamiliarName(r))
 	}
 	return nil
 }
@@ -303,7 +351,7 @@ func (d *Daemon) ImagePush(ctx context.Context, name string, auth registry.AuthC
 	if _, _, err := d.images.Push(ctx, name, oci.PushOpt{Auth: ociAuth(auth), Progress: ociProgress(progress)}); err != nil {
 		return err
 	}
-	d.imageEvent(ctx, "push", name)
+	d.imageEvent("push", oci.Familiar(name), oci.FamiliarName(name))
 	return nil
 }
 
@@ -318,7 +366,7 @@ func (d *Daemon) ImageImport(ctx context.Context, src io.Reader, opt api.ImageIm
 		return err
 	}
 	progress(jsonstream.Message{Status: img.ID})
-	d.imageEvent(ctx, "import", img.ID)
+	d.imageEvent("import", img.ID, img.ID)
 	return nil
 }
 
@@ -331,23 +379,28 @@ func (d *Daemon) ImageLoad(ctx context.Context, src io.Reader, progress api.Prog
 	for _, l := range lines {
 		progress(jsonstream.Message{Stream: l + "\n"})
 		ref := strings.TrimPrefix(strings.TrimPrefix(l, "Loaded image: "), "Loaded image ID: ")
-		d.imageEvent(ctx, "load", ref)
+		if img, err := d.images.Get(ctx, ref); err == nil {
+			d.imageEvent("load", img.ID, img.ID)
+		}
 	}
 	return nil
 }
 
 // ImageSave implements api.ImageBackend.
 func (d *Daemon) ImageSave(ctx context.Context, names []string, w func() io.Writer) error {
-	for _, n := range names {
-		if _, err := d.images.Get(ctx, n); err != nil {
+	ids := make([]string, len(names))
+	for i, n := range names {
+		img, err := d.images.Get(ctx, n)
+		if err != nil {
 			return err
 		}
+		ids[i] = img.ID
 	}
 	if err := d.images.Save(ctx, names, w()); err != nil {
 		return err
 	}
-	for _, n := range names {
-		d.imageEvent(ctx, "save", n)
+	for _, id := range ids {
+		d.imageEvent("save", id, id)
 	}
 	return nil
 }
@@ -389,8 +442,11 @@ func (d *Daemon) ImageSearch(ctx context.Context, term string, limit int, auth r
 	return out, nil
 }
 
-func (d *Daemon) imageEvent(ctx context.Context, action, id string) {
-	d.events.Publish(events.Event{Type: "image", Action: action, ID: id, Attributes: map[string]string{"name": id}})
+// imageEvent publishes an image event as dockerd does: the Actor ID is the
+// image ID (the reference for pull and push); name is the reference for
+// pull, push and tag, the image ID otherwise.
+func (d *Daemon) imageEvent(action, id, name string) {
+	d.events.Publish(events.Event{Type: "image", Action: action, ID: id, Attributes: map[string]string{"name": name}})
 }
 
 // ociProgress adapts the store's typed progress to the API's messages.

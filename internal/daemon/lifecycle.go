@@ -39,6 +39,11 @@ func (d *Daemon) ContainerStart(ctx context.Context, name string) error {
 	case container.StateRemoving, container.StateDead:
 		return errdefs.Errorf(errdefs.Conflict, "container is marked for removal and cannot be started")
 	}
+	if c.RestartCount != 0 { // a user's start resets the count, as in Docker
+		if c, err = d.containers.Update(c.ID, func(c *ctr.Container) error { c.RestartCount = 0; return nil }); err != nil {
+			return err
+		}
+	}
 	return d.start(context.WithoutCancel(ctx), c)
 }
 
@@ -77,6 +82,7 @@ func (d *Daemon) start(ctx context.Context, c *ctr.Container) (err error) {
 	}
 	d.containerEvent(c, "start", nil)
 	go d.monitor(c.ID)
+	d.startHealthcheck(c)
 	return nil
 }
 
@@ -131,11 +137,15 @@ func (d *Daemon) updateExit(ctx context.Context, id string, st runtime.ExitStatu
 	if at.IsZero() {
 		at = time.Now().UTC()
 	}
+	var delay time.Duration
+	var restart bool
 	c, err := d.containers.Update(id, func(c *ctr.Container) error {
+		ranFor := at.Sub(c.State.StartedAt)
 		c.State.SetExited(st.ExitCode, st.OOMKilled, at)
 		if st.Error != "" {
 			c.State.Error = st.Error
 		}
+		delay, restart = d.markRestarting(c, ranFor)
 		return nil
 	})
 	if err != nil {
@@ -144,6 +154,10 @@ func (d *Daemon) updateExit(ctx context.Context, id string, st runtime.ExitStatu
 	}
 	d.unmountRootfs(ctx, c)
 	d.containerEvent(c, "die", map[string]string{"exitCode": itoa(int64(st.ExitCode))})
+	if restart {
+		d.scheduleRestart(id, delay)
+		return c, false
+	}
 	return c, true
 }
 
@@ -152,6 +166,13 @@ func (d *Daemon) updateExit(ctx context.Context, id string, st runtime.ExitStatu
 func (d *Daemon) ContainerStop(ctx context.Context, name string, opt api.StopOptions) error {
 	c, err := d.containers.Get(name)
 	if err != nil {
+		return err
+	}
+	if d.cancelRestart(c.ID) {
+		d.containerEvent(c, "stop", nil)
+		return nil
+	}
+	if c, err = d.containers.Get(c.ID); err != nil { // a restart may have just run it
 		return err
 	}
 	if !c.State.Running() {
@@ -172,6 +193,10 @@ func (d *Daemon) stop(ctx context.Context, c *ctr.Container, opt api.StopOptions
 	if err != nil {
 		return err
 	}
+	// restart and rm -f stop too: no restart policy may undo them
+	if _, err := d.containers.Update(c.ID, func(c *ctr.Container) error { c.ManualStop = true; return nil }); err != nil {
+		return err
+	}
 	timeout := 10
 	if c.Config.StopTimeout != nil {
 		timeout = *c.Config.StopTimeout
@@ -183,7 +208,7 @@ func (d *Daemon) stop(ctx context.Context, c *ctr.Container, opt api.StopOptions
 	if err != nil {
 		return err
 	}
-	if err := d.signal(ctx, c, sig); err != nil && !errdefs.IsConflict(err) {
+	if err := d.signal(ctx, c, sig); err != nil && !d.exited(ctx, c.ID) {
 		return err
 	}
 	var expired <-chan time.Time
@@ -197,11 +222,18 @@ func (d *Daemon) stop(ctx context.Context, c *ctr.Container, opt api.StopOptions
 		return nil
 	case <-expired:
 	}
-	if err := d.signal(ctx, c, syscall.SIGKILL); err != nil && !errdefs.IsConflict(err) {
+	if err := d.signal(ctx, c, syscall.SIGKILL); err != nil && !d.exited(ctx, c.ID) {
 		return err
 	}
 	r := <-waitCh
 	return r.Err
+}
+
+// exited reports whether the container's process is gone: a signal that
+// raced with the exit is not an error for stop.
+func (d *Daemon) exited(ctx context.Context, id string) bool {
+	st, err := d.runtime.State(ctx, id)
+	return errdefs.IsNotFound(err) || (err == nil && !st.Running)
 }
 
 func stopSignal(c *ctr.Container, override string) (syscall.Signal, error) {
@@ -228,6 +260,7 @@ func (d *Daemon) signal(ctx context.Context, c *ctr.Container, sig syscall.Signa
 	if err := d.runtime.Signal(ctx, c.ID, sig); err != nil {
 		return err
 	}
+	d.resumeForSignal(ctx, c, sig)
 	d.containerEvent(c, "kill", map[string]string{"signal": itoa(int64(sig))})
 	return nil
 }

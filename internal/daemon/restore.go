@@ -32,4 +32,5 @@ func (d *Daemon) restore(ctx context.Context) {
 		}
 	}
 	_ = ctr.WaitNotRunning
+	d.autoStart(ctx)
 }

@@ -22,10 +22,22 @@
 // With Follow it keeps reading the live file, woken by fsnotify events on
 // the directory plus a slow backstop ticker, or by a short poll when fsnotify
 // is unavailable. A rotation is detected when the live path names a
-// different inode than the open file: the old file is read to its end, any
-// rotated files written since are read in order, and reading continues at the
-// start of the new live file, so no line is lost or repeated. A truncated
-// single file is detected by its size shrinking below the read offset.
+// different inode than the open file. The old file is then read to its end
+// and kept open as the anchor, and the files after it are taken one at a
+// time, each the direct successor of the previous one, until the live file
+// is reached; so no line is repeated, and none is lost unless rotation
+// deleted files before they were read. Listing path.1, path.2, ... is not
+// atomic (two rotations between two steps show one file under two
+// numbers), so the successor is found from rotation's own guarantees
+// instead: files only move to higher numbers and keep their order. The
+// lookup finds the anchor's number n, opens path.(n-1) (or path for n = 1)
+// and then checks that the anchor is still path.n; if so, the file opened
+// was its successor at that moment, otherwise it looks again. Holding the
+// anchor open keeps its inode from being reused and shows its deletion
+// (link count 0). A truncated single file is detected by its size
+// shrinking below the read offset; if the writer refills it past that
+// offset before the reader looks, the truncation cannot be seen and the new
+// lines up to that offset are skipped.
 //
 // A line that has no newline yet (the runtime is mid-write) is held back
 // until it is complete; it is only decoded on its own once the writer can no

@@ -61,125 +61,41 @@ func (r *reader) finish(ctx context.Context) error {
 // truncation of the live file.
 func (r *reader) catchUp(ctx context.Context) error {
 	for {
-		if r.cur != nil {
-			if err := r.drain(ctx, r.cur, false); err != nil {
+		if r.cur == nil {
+			if err := r.advance(); err != nil || r.cur == nil {
 				return err
 			}
 		}
-		st, err := os.Stat(r.path)
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil // between rename and create, or not started yet
+		if err := r.drain(ctx, r.cur, false); err != nil {
+			return err
+		}
+		live, err := r.curIsLive()
+		switch {
+		case err != nil:
+		case !live:
+			err = r.retire(ctx)
+		case r.cur.truncated():
+			err = r.cur.rewind()
+		default:
+			return nil
 		}
 		if err != nil {
-			return fmt.Errorf("stat container log: %w", err)
-		}
-		if r.cur == nil || !os.SameFile(st, r.cur.info) {
-			if err := r.switchFile(ctx); err != nil {
-				return err
-			}
-			continue
-		}
-		if !r.cur.truncated() {
-			return nil
-		}
-		if err := r.cur.rewind(); err != nil {
 			return err
 		}
 	}
 }
 
-// switchFile moves on after the live file was rotated away: finish the old
-// file (the writer closed it before renaming), read the rotated files
-// written after it, then open the new live file. The new file is accepted
-// only if path.1 is still the last file read; otherwise another rotation
-// slipped in and the loop reads the files in between first.
-func (r *reader) switchFile(ctx context.Context) error {
-	if r.cur != nil {
-		if err := r.drain(ctx, r.cur, true); err != nil {
-			return err
-		}
-		r.anchor = r.cur.info
-		r.closeCur()
+// curIsLive reports whether the live path still names cur. When it does
+// not, the runtime has renamed cur away (or removed the log).
+func (r *reader) curIsLive() (bool, error) {
+	st, err := os.Stat(r.path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
 	}
-	for {
-		if err := r.readSuccessors(ctx); err != nil {
-			return err
-		}
-		f, err := openIfExists(r.path)
-		if err != nil || f == nil {
-			return err
-		}
-		if r.followsAnchor() {
-			lr, err := newLineReader(f, 0)
-			if err != nil {
-				f.Close()
-				return err
-			}
-			r.cur, r.anchor = lr, lr.info
-			return nil
-		}
-		f.Close()
-	}
-}
-
-// followsAnchor reports whether path.1 is the last file read (or, when no
-// file was read yet, absent), so that the live file comes right after it.
-func (r *reader) followsAnchor() bool {
-	st, err := os.Stat(rotatedName(r.path, 1))
-	if r.anchor == nil {
-		return errors.Is(err, fs.ErrNotExist)
-	}
-	return err == nil && os.SameFile(st, r.anchor)
-}
-
-// readSuccessors reads, oldest first, the rotated files newer than
-// r.anchor. Normally the anchor is path.1 and there are none; when the
-// runtime rotated more than once before we looked, the files in between
-// are here. If the anchor is gone (deleted by rotation) or was never set,
-// every rotated file is newer. The files are held open while scanning, and
-// a file seen twice because a rotation shifted it is skipped.
-func (r *reader) readSuccessors(ctx context.Context) error {
-	newer, err := r.scanNewer()
-	defer func() {
-		for _, lr := range newer {
-			lr.f.Close()
-		}
-	}()
 	if err != nil {
-		return err
+		return false, fmt.Errorf("stat container log: %w", err)
 	}
-	for i := len(newer) - 1; i >= 0; i-- {
-		r.anchor = newer[i].info
-		if err := r.drain(ctx, newer[i], true); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// scanNewer opens path.1, path.2, ... up to the anchor, newest first.
-func (r *reader) scanNewer() ([]*lineReader, error) {
-	var newer []*lineReader
-	for n := 1; ; n++ {
-		f, err := openIfExists(rotatedName(r.path, n))
-		if err != nil || f == nil {
-			return newer, err
-		}
-		lr, err := newLineReader(f, 0)
-		if err != nil {
-			f.Close()
-			return newer, err
-		}
-		if r.anchor != nil && os.SameFile(lr.info, r.anchor) {
-			f.Close()
-			return newer, nil
-		}
-		if last := len(newer) - 1; last >= 0 && os.SameFile(lr.info, newer[last].info) {
-			f.Close() // shifted up by a rotation during the scan
-			continue
-		}
-		newer = append(newer, lr)
-	}
+	return os.SameFile(st, r.cur.info), nil
 }
 
 // waker signals on c whenever the log files may have changed: on fsnotify

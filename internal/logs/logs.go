@@ -66,6 +66,9 @@ var errStop = errors.New("stop reading")
 type waitConfig struct {
 	noNotify bool          // skip fsnotify, poll only
 	poll     time.Duration // poll interval override
+	// onOpen, when set, is called after the rotation lookup opens a file
+	// it may read next, so that tests can rotate at that exact moment.
+	onOpen func(name string)
 }
 
 // Read streams the log at path (the live file; rotated files are path.1,
@@ -94,6 +97,7 @@ func read(ctx context.Context, path string, opt ReadOpt, done <-chan struct{}, c
 		defer close(msgs)
 		err := r.run(ctx)
 		r.closeCur()
+		r.closeAnchor()
 		if err != nil && !errors.Is(err, errStop) && ctx.Err() == nil {
 			errs <- err
 		}
@@ -108,11 +112,15 @@ type reader struct {
 	done <-chan struct{}
 	out  chan<- Message
 	cfg  waitConfig
-	// cur reads the live file; nil while there is none.
+	// cur reads the file being followed, normally the live one; nil while
+	// there is none.
 	cur *lineReader
-	// anchor is the newest file already consumed, used to find the rotated
-	// files written after it; nil when no file existed.
-	anchor os.FileInfo
+	// curPos is the lowest rotation number cur can have now (0: it was
+	// opened as the live file).
+	curPos int
+	// anchor is the newest file read to its end, from which the lookup
+	// finds the next file; nil before any file was read.
+	anchor *consumed
 }
 
 func (r *reader) run(ctx context.Context) error {
@@ -140,34 +148,41 @@ func (r *reader) run(ctx context.Context) error {
 }
 
 // readSnapshot emits the Tail lines of the files opened at the start. The
-// live file's reader is kept in r.cur for Follow.
+// newest file (always given a start by tailStarts) becomes r.cur; catchUp
+// finishes it and moves on if it is a rotated one.
 func (r *reader) readSnapshot(ctx context.Context, s *snapshot) error {
 	starts, err := tailStarts(s.files, r.opt.Tail)
+	if err != nil || len(s.files) == 0 {
+		return err
+	}
+	last := len(s.files) - 1
+	for i, f := range s.files[:last] {
+		if err := r.readRotated(ctx, f, starts[i]); err != nil {
+			return err
+		}
+	}
+	lr, err := newLineReader(s.files[last], starts[last])
 	if err != nil {
 		return err
 	}
-	if n := len(s.files); n > 0 {
-		if r.anchor, err = s.files[n-1].Stat(); err != nil {
-			return fmt.Errorf("stat container log: %w", err)
-		}
+	s.files[last], r.cur, r.curPos = nil, lr, 1 // r owns it now
+	if s.live {
+		r.curPos = 0
 	}
-	for i, f := range s.files {
-		if starts[i] < 0 {
-			continue
-		}
-		lr, err := newLineReader(f, starts[i])
-		if err != nil {
-			return err
-		}
-		if s.live && i == len(s.files)-1 {
-			s.files[i], r.cur = nil, lr // r owns it now
-			return r.drain(ctx, lr, false)
-		}
-		if err := r.drain(ctx, lr, true); err != nil {
-			return err
-		}
+	return r.drain(ctx, lr, false)
+}
+
+// readRotated emits a rotated file of the snapshot from start; start < 0
+// skips it.
+func (r *reader) readRotated(ctx context.Context, f *os.File, start int64) error {
+	if start < 0 {
+		return nil
 	}
-	return nil
+	lr, err := newLineReader(f, start)
+	if err != nil {
+		return err
+	}
+	return r.drain(ctx, lr, true)
 }
 
 // drain emits every complete line lr has; with final it also decodes a
@@ -230,6 +245,13 @@ func (r *reader) closeCur() {
 	if r.cur != nil {
 		r.cur.f.Close()
 		r.cur = nil
+	}
+}
+
+func (r *reader) closeAnchor() {
+	if r.anchor != nil {
+		r.anchor.f.Close()
+		r.anchor = nil
 	}
 }
 

@@ -116,3 +116,6 @@ func splitLines(s string) []string {
 	}
 	return out
 }
+
+// Familiar returns ref in its short display form ("busybox:latest").
+func Familiar(ref string) string { return familiar(ref) }

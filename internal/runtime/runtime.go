@@ -58,7 +58,12 @@ func New(opt Opt) (*Runtime, error) {
 }
 
 func (r *Runtime) stateDir(id string) string { return filepath.Join(r.opt.StateRoot, id) }
-func (r *Runtime) runDir(id string) string   { return filepath.Join(r.opt.RunRoot, id) }
+
+// runDir is keyed by a 16-character prefix of the id: the shim's socket
+// lives there and a unix socket path may not exceed 107 bytes.
+func (r *Runtime) runDir(id string) string {
+	return filepath.Join(r.opt.RunRoot, id[:min(len(id), 16)])
+}
 func (r *Runtime) sockPath(id string) string { return filepath.Join(r.runDir(id), sockName) }
 
 // exists reports a NotFound error for an unknown container.

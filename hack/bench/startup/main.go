@@ -22,6 +22,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dockerd-lite/dockerd-lite/hack/bench/internal/benchkit"
 	"github.com/dockerd-lite/dockerd-lite/tests/daemon"
 )
 
@@ -59,12 +60,13 @@ func run(ctx context.Context, o options) error {
 	if err != nil {
 		return err
 	}
-	bin, cleanup, err := binary(ctx, o.bin)
+	bin, cleanup, err := benchkit.Binary(ctx, o.bin)
 	if err != nil {
 		return err
 	}
 	defer cleanup()
 	fmt.Printf("binary %s, user %s (uid %d), %d runs, %s idle\n", bin, id.Name, id.UID, o.n, o.idle)
+	benchkit.PrintLoad()
 	var samples []sample
 	for i := 1; i <= o.n; i++ {
 		s, err := once(ctx, daemon.Config{Binary: bin, Identity: id, LogLevel: "info", PollInterval: 2 * time.Millisecond}, o.idle, i)
@@ -75,27 +77,6 @@ func run(ctx context.Context, o options) error {
 	}
 	summarize(samples)
 	return nil
-}
-
-// binary returns the daemon to measure: path (copied where the test user
-// can run it when we are root), or a fresh build of ./cmd/dockerd-lite.
-func binary(ctx context.Context, path string) (string, func(), error) {
-	dir, err := os.MkdirTemp("", "dl-bench-bin-")
-	if err != nil {
-		return "", nil, fmt.Errorf("create binary dir: %w", err)
-	}
-	cleanup := func() { _ = os.RemoveAll(dir) }
-	var bin string
-	if path != "" {
-		bin, err = daemon.Prebuilt(path, dir)
-	} else {
-		bin, err = daemon.Build(ctx, dir)
-	}
-	if err != nil {
-		cleanup()
-		return "", nil, err
-	}
-	return bin, cleanup, nil
 }
 
 // once starts one daemon, measures it and stops it.
@@ -170,6 +151,11 @@ func summarize(samples []sample) {
 	fmt.Printf("startup: median %.1f ms, min %.1f ms (n=%d)\n", ms(median(ups)), ms(ups[0]), len(ups))
 	fmt.Printf("VmRSS sum: median %d KiB, min %d KiB\n", median(rss), rss[0])
 	fmt.Printf("PSS sum:   median %d KiB, min %d KiB (shared pages counted once)\n", median(pss), pss[0])
+	benchkit.PrintTable(fmt.Sprintf("startup (median of %d)", len(samples)), []benchkit.Row{
+		{Figure: "exec to served /_ping", Value: benchkit.Ms(median(ups)), Target: "< 50 ms"},
+		{Figure: "idle VmRSS, whole process tree", Value: benchkit.MiB(median(rss)), Target: "< 25 MB"},
+		{Figure: "idle PSS, whole process tree", Value: benchkit.MiB(median(pss)), Target: "< 25 MB"},
+	})
 }
 
 // median of a sorted slice; the mean of the two middle values for an even length.

@@ -85,3 +85,12 @@ func Durations(ds []time.Duration) string {
 	}
 	return strings.Join(parts, " ")
 }
+
+// PrintLoad prints the load average, since other work on the machine
+// skews every figure.
+func PrintLoad() {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err == nil {
+		fmt.Printf("load average: %s", b)
+	}
+}

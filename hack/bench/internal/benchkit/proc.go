@@ -2,10 +2,12 @@ package benchkit
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/dockerd-lite/dockerd-lite/tests/daemon"
 )
@@ -59,4 +61,34 @@ func ProcsWithEnv(uid int, kv string) []int {
 		}
 	}
 	return out
+}
+
+// PSS returns the proportional set size of pid in KiB.
+func PSS(pid int) (int, error) { return daemon.PSSKiB(pid) }
+
+// CPUTime returns the user and system CPU time pid has used (from
+// /proc/PID/stat, in clock ticks of 10 ms).
+func CPUTime(pid int) (user, sys time.Duration, err error) {
+	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
+	if err != nil {
+		return 0, 0, err
+	}
+	// Fields after the parenthesised comm: state is field 3, utime 14, stime 15.
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+	if len(f) < 13 {
+		return 0, 0, fmt.Errorf("parse stat of %d: too few fields", pid)
+	}
+	u, _ := strconv.ParseInt(f[11], 10, 64)
+	s, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(u) * 10 * time.Millisecond, time.Duration(s) * 10 * time.Millisecond, nil
+}
+
+// TreeCPU sums CPUTime over pids, skipping those that are gone.
+func TreeCPU(pids []int) (user, sys time.Duration) {
+	for _, p := range pids {
+		if u, s, err := CPUTime(p); err == nil {
+			user, sys = user+u, sys+s
+		}
+	}
+	return user, sys
 }
