@@ -14,6 +14,7 @@ import (
 	"syscall"
 
 	"github.com/containerd/log"
+	"github.com/opencontainers/runc/libcontainer/exeseal"
 	"github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/dockerd-lite/dockerd-lite/internal/errdefs"
@@ -102,7 +103,13 @@ func (r *Runtime) startShim(ctx context.Context, id string) error {
 }
 
 func (r *Runtime) shimCommand(id string, logf, ready *os.File) *exec.Cmd {
-	cmd := exec.Command(r.opt.Executable)
+	exe, extra := r.opt.Executable, []*os.File{ready}
+	if sealed := r.sealedExecutable(); sealed != nil {
+		// fd 4 in the shim: a sealed copy, so libcontainer need not clone
+		// the binary again for every container init and exec.
+		exe, extra = "/proc/self/fd/4", append(extra, sealed)
+	}
+	cmd := exec.Command(exe)
 	cmd.Args = []string{"dockerd-lite-shim", id}
 	cmd.Env = append(os.Environ(),
 		envMode+"="+modeShim,
@@ -111,7 +118,7 @@ func (r *Runtime) shimCommand(id string, logf, ready *os.File) *exec.Cmd {
 	)
 	cmd.Dir = r.stateDir(id)
 	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.ExtraFiles = []*os.File{ready}
+	cmd.ExtraFiles = extra
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	return cmd
 }
@@ -259,4 +266,25 @@ func writeFileAtomic(path string, b []byte) error {
 		return err
 	}
 	return os.Rename(f.Name(), path)
+}
+
+// sealedExecutable returns a sealed in-memory copy of the engine binary,
+// made once. Shims run from it: libcontainer then sees /proc/self/exe is
+// already a sealed clone and skips copying the binary (tens of MB) for every
+// container start and exec, which is what protects the binary from a
+// container overwriting it (CVE-2019-5736). nil: run from the file.
+func (r *Runtime) sealedExecutable() *os.File {
+	r.sealOnce.Do(func() {
+		f, err := os.Open(r.opt.Executable)
+		if err != nil {
+			return
+		}
+		defer f.Close()
+		st, err := f.Stat()
+		if err != nil {
+			return
+		}
+		r.sealed, _ = exeseal.CloneBinary(f, st.Size(), "dockerd-lite", r.opt.StateRoot)
+	})
+	return r.sealed
 }

@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"sync"
 	"syscall"
 	"time"
 
@@ -21,7 +22,9 @@ import (
 // several Runtime values (or a restarted daemon) see the same containers.
 // Runtime is safe for concurrent use.
 type Runtime struct {
-	opt Opt
+	opt      Opt
+	sealOnce sync.Once
+	sealed   *os.File // see sealedExecutable
 }
 
 // Files in a container's state directory.
