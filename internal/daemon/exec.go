@@ -99,6 +99,9 @@ func (d *Daemon) ExecStart(ctx context.Context, id string, opt api.ExecStartOpti
 	if err != nil {
 		return err
 	}
+	if c.State.Status == container.StatePaused {
+		return errdefs.Errorf(errdefs.Conflict, "Container %s is paused, unpause the container before exec", c.ID)
+	}
 	if !c.State.Running() {
 		return errdefs.Errorf(errdefs.Conflict, "container %s is not running", c.ID)
 	}
