@@ -5,7 +5,6 @@ import (
 	"io"
 	"net/http"
 	"strconv"
-	"time"
 
 	"github.com/labstack/echo/v4"
 	"github.com/moby/moby/api/pkg/stdcopy"
@@ -14,6 +13,10 @@ import (
 	"github.com/dockerd-lite/dockerd-lite/internal/errdefs"
 	"github.com/dockerd-lite/dockerd-lite/internal/filters"
 )
+
+// logTimeFormat is RFC 3339 with always nine fractional digits, as docker
+// logs -t prints them.
+const logTimeFormat = "2006-01-02T15:04:05.000000000Z07:00"
 
 // getContainerLogs validates everything, then commits the response: after
 // that point errors end the stream (moby's "point of no return").
@@ -46,7 +49,7 @@ func (h *handlers) getContainerLogs(c echo.Context) error {
 		}
 		line := m.Line
 		if timestamps {
-			line = append([]byte(m.Time.UTC().Format(time.RFC3339Nano)+" "), line...)
+			line = append([]byte(m.Time.UTC().Format(logTimeFormat)+" "), line...)
 		}
 		if _, err := w.Write(line); err != nil {
 			return nil

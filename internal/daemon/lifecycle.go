@@ -212,7 +212,7 @@ func (d *Daemon) stop(ctx context.Context, c *ctr.Container, opt api.StopOptions
 		return err
 	}
 	var expired <-chan time.Time
-	if timeout >= 0 {
+	if timeout >= 0 && sig != syscall.SIGKILL {
 		t := time.NewTimer(time.Duration(timeout) * time.Second)
 		defer t.Stop()
 		expired = t.C

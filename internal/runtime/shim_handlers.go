@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"path/filepath"
 	"sync"
 	"syscall"
@@ -91,10 +92,10 @@ func (s *shim) signal(sig syscall.Signal) error {
 	if s.status == StatusStopped {
 		return errNotRunning
 	}
-	if err := s.init.Signal(sig); err != nil {
+	if err := s.init.Signal(sig); err != nil && !errors.Is(err, os.ErrProcessDone) {
 		return fmt.Errorf("signal init: %w", err)
 	}
-	return nil
+	return nil // a process that already ended needs no signal
 }
 
 func (s *shim) resize(req request) error {
