@@ -116,7 +116,7 @@ func (d *Daemon) ContainerExtractToDir(ctx context.Context, name string, opt api
 	}
 	defer release()
 	if c.HostConfig != nil && c.HostConfig.ReadonlyRootfs {
-		return errdefs.Forbidden(errors.New("container rootfs is marked read-only"))
+		return errdefs.InvalidParameter(errors.New("container rootfs is marked read-only"))
 	}
 	if err := r.checkExtractDir(opt.Path); err != nil {
 		return pathError(err, opt.Path, c)

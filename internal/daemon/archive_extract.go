@@ -34,13 +34,14 @@ type extractOpt struct {
 func (r *rootFS) extract(ctx context.Context, dst string, rd io.Reader, opt extractOpt) error {
 	dst = cleanPath(dst)
 	tr := tar.NewReader(rd)
+	var dirs []*tar.Header
 	for {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
 		hdr, err := tr.Next()
 		if err == io.EOF {
-			return nil
+			break
 		}
 		if err != nil {
 			return errdefs.InvalidParameter(fmt.Errorf("read archive: %w", err))
@@ -48,7 +49,38 @@ func (r *rootFS) extract(ctx context.Context, dst string, rd io.Reader, opt extr
 		if err := r.extractEntry(ctx, dst, hdr, tr, opt); err != nil {
 			return err
 		}
+		if hdr.Typeflag == tar.TypeDir {
+			dirs = append(dirs, hdr)
+		}
 	}
+	r.restoreDirTimes(dst, dirs)
+	return nil
+}
+
+// restoreDirTimes sets directory times again once their content is
+// written (creating entries changed them), deepest last-written first.
+func (r *rootFS) restoreDirTimes(dst string, dirs []*tar.Header) {
+	for i := len(dirs) - 1; i >= 0; i-- {
+		name, err := entryName(dirs[i].Name)
+		if err != nil {
+			continue
+		}
+		parent, base, err := r.lookup(path.Join(dst, name))
+		if err != nil {
+			continue
+		}
+		setTimes(int(parent.Fd()), base, dirs[i])
+		parent.Close()
+	}
+}
+
+// setTimes applies the entry's times without following a symlink.
+func setTimes(pfd int, base string, hdr *tar.Header) {
+	ts := []unix.Timespec{unix.NsecToTimespec(hdr.AccessTime.UnixNano()), unix.NsecToTimespec(hdr.ModTime.UnixNano())}
+	if hdr.AccessTime.IsZero() {
+		ts[0] = ts[1]
+	}
+	_ = unix.UtimesNanoAt(pfd, base, ts, unix.AT_SYMLINK_NOFOLLOW)
 }
 
 // entryName validates an archive name: relative, no "..".
@@ -82,6 +114,9 @@ func (r *rootFS) extractEntry(ctx context.Context, dst string, hdr *tar.Header, 
 	if err := r.create(pfd, base, dst, hdr, rd); err != nil {
 		return fmt.Errorf("extract %s: %w", name, err)
 	}
+	if hdr.Typeflag == tar.TypeLink {
+		return nil // the linked inode already has its owner, mode and times
+	}
 	uid, gid := hdr.Uid, hdr.Gid
 	if opt.owner != nil {
 		uid, gid = opt.owner[0], opt.owner[1]
@@ -89,14 +124,10 @@ func (r *rootFS) extractEntry(ctx context.Context, dst string, hdr *tar.Header, 
 	if err := unix.Fchownat(pfd, base, uid, gid, unix.AT_SYMLINK_NOFOLLOW); err != nil {
 		// Ids outside the user namespace's mapping cannot be set.
 		log.G(ctx).WithError(err).WithField("path", name).Debug("keep owner of extracted file")
+	} else if err := restoreSpecialBits(pfd, base, hdr); err != nil {
+		return fmt.Errorf("extract %s: %w", name, err)
 	}
-	if hdr.Typeflag != tar.TypeLink {
-		ts := []unix.Timespec{unix.NsecToTimespec(hdr.AccessTime.UnixNano()), unix.NsecToTimespec(hdr.ModTime.UnixNano())}
-		if hdr.AccessTime.IsZero() {
-			ts[0] = ts[1]
-		}
-		_ = unix.UtimesNanoAt(pfd, base, ts, unix.AT_SYMLINK_NOFOLLOW)
-	}
+	setTimes(pfd, base, hdr)
 	return nil
 }
 
@@ -205,4 +236,19 @@ func tarMode(m uint32) os.FileMode {
 		mode |= os.ModeSticky
 	}
 	return mode
+}
+
+// restoreSpecialBits sets the mode again after a chown, which clears
+// setuid and setgid. The file is reopened without following symlinks.
+func restoreSpecialBits(pfd int, base string, hdr *tar.Header) error {
+	mode := uint32(hdr.Mode & 0o7777)
+	if mode&(unix.S_ISUID|unix.S_ISGID) == 0 || (hdr.Typeflag != tar.TypeReg && hdr.Typeflag != tar.TypeDir) {
+		return nil
+	}
+	fd, err := unix.Openat(pfd, base, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	return unix.Fchmod(fd, mode)
 }

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -127,6 +128,35 @@ func TestRootFSExtractNoOverwriteDirNonDir(t *testing.T) {
 	}
 	if data, err := os.ReadFile(filepath.Join(root, "tmp")); err != nil || string(data) != "new" {
 		t.Fatalf("tmp = %q, %v", data, err)
+	}
+}
+
+func TestRootFSExtractModesAndTimes(t *testing.T) {
+	r, root, _ := escapeFixture(t)
+	mtime := time.Date(2020, 5, 6, 7, 8, 9, 0, time.UTC)
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	tw.WriteHeader(&tar.Header{Name: "dir/", Typeflag: tar.TypeDir, Mode: 0o750, ModTime: mtime})
+	tw.WriteHeader(&tar.Header{Name: "dir/suid", Typeflag: tar.TypeReg, Mode: 0o4755, Size: 1, ModTime: mtime, Uid: os.Getuid(), Gid: os.Getgid()})
+	tw.Write([]byte("x"))
+	tw.WriteHeader(&tar.Header{Name: "dir/ln", Typeflag: tar.TypeSymlink, Linkname: "suid", ModTime: mtime})
+	tw.WriteHeader(&tar.Header{Name: "dir/hard", Typeflag: tar.TypeLink, Linkname: "dir/suid"})
+	tw.Close()
+	if err := r.extract(context.Background(), "/tmp", &buf, extractOpt{}); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(filepath.Join(root, "tmp/dir/suid"))
+	if err != nil || fi.Mode() != os.ModeSetuid|0o755 || !fi.ModTime().Equal(mtime) {
+		t.Fatalf("suid file: %v %v", fi.Mode(), err)
+	}
+	if di, err := os.Stat(filepath.Join(root, "tmp/dir")); err != nil || di.Mode().Perm() != 0o750 || !di.ModTime().Equal(mtime) {
+		t.Fatalf("dir: %v %v", di.Mode(), di.ModTime())
+	}
+	if target, err := os.Readlink(filepath.Join(root, "tmp/dir/ln")); err != nil || target != "suid" {
+		t.Fatalf("symlink: %q %v", target, err)
+	}
+	if hi, err := os.Stat(filepath.Join(root, "tmp/dir/hard")); err != nil || !os.SameFile(hi, fi) {
+		t.Fatalf("hard link: %v", err)
 	}
 }
 

@@ -99,6 +99,10 @@ func testCpBothWays(t *testing.T, d *harness.Daemon, name string) {
 	if target, err := os.Readlink(filepath.Join(out, "ln")); err != nil || target != "f.txt" {
 		t.Fatalf("round-tripped symlink: %q, %v", target, err)
 	}
+	d.DockerOK(t, "cp", name+":/tmp/in/.", filepath.Join(dir, "dot"))
+	if got := readFile(t, filepath.Join(dir, "dot", "d", "g.txt")); got != "inner\n" {
+		t.Fatalf("cp of dir/. copied %q", got)
+	}
 	d.DockerOK(t, "cp", name+":/tmp/single.txt", filepath.Join(dir, "single.txt"))
 	if got := readFile(t, filepath.Join(dir, "single.txt")); got != "hello\n" {
 		t.Fatalf("copied file = %q", got)
@@ -383,5 +387,41 @@ func TestArchiveSizes(t *testing.T) {
 	}
 	if out := d.DockerOK(t, "ps", "-a", "-s", "--filter", "name=sz", "--format", "{{.Size}}"); !strings.Contains(out, "kB") {
 		t.Errorf("docker ps -s size column = %q", out)
+	}
+}
+
+// TestArchiveCopyUIDGID checks docker cp -a: the container's user owns
+// what was copied in.
+func TestArchiveCopyUIDGID(t *testing.T) {
+	d := harness.Shared(t)
+	img := d.LoadBusybox(t)
+	mapped := 0
+	for _, line := range strings.Split(d.DockerOK(t, "run", "--rm", img, "cat", "/proc/self/uid_map"), "\n") {
+		if f := strings.Fields(line); len(f) == 3 {
+			n, _ := strconv.Atoi(f[2])
+			mapped += n
+		}
+	}
+	if mapped <= 65534 {
+		t.Skipf("the user namespace maps %d ids (no subordinate range): uid 65534 cannot own files", mapped)
+	}
+	dir := cpFixture(t)
+	d.DockerOK(t, "create", "--name", "cp-a", "--user", "nobody", img, "true")
+	defer d.Docker(t, "rm", "-f", "cp-a")
+	d.DockerOK(t, "cp", "-a", filepath.Join(dir, "src", "f.txt"), "cp-a:/tmp/owned.txt")
+	d.DockerOK(t, "cp", filepath.Join(dir, "src", "f.txt"), "cp-a:/tmp/kept.txt")
+	owner := func(p string) int {
+		r := d.Curl(t, http.MethodGet, "/containers/cp-a/archive?path="+p, nil)
+		hdr, err := tar.NewReader(bytes.NewReader(r.Body)).Next()
+		if err != nil {
+			t.Fatalf("archive of %s: %d %v", p, r.StatusCode, err)
+		}
+		return hdr.Uid
+	}
+	if uid := owner("/tmp/owned.txt"); uid != 65534 {
+		t.Errorf("cp -a: owner %d, want nobody (65534)", uid)
+	}
+	if uid := owner("/tmp/kept.txt"); uid == 65534 {
+		t.Errorf("cp without -a gave the file to the container's user")
 	}
 }
