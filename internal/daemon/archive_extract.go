@@ -2,6 +2,8 @@ package daemon
 
 import (
 	"archive/tar"
+	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -13,6 +15,8 @@ import (
 
 	"github.com/containerd/log"
 	pathrs "github.com/cyphar/filepath-securejoin/pathrs-lite"
+	"github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/zstd"
 	"golang.org/x/sys/unix"
 
 	"github.com/dockerd-lite/dockerd-lite/internal/errdefs"
@@ -33,7 +37,12 @@ type extractOpt struct {
 // then created relative to that directory without following symlinks.
 func (r *rootFS) extract(ctx context.Context, dst string, rd io.Reader, opt extractOpt) error {
 	dst = cleanPath(dst)
-	tr := tar.NewReader(rd)
+	plain, err := decompressed(rd)
+	if err != nil {
+		return err
+	}
+	defer plain.Close()
+	tr := tar.NewReader(plain)
 	var dirs []*tar.Header
 	for {
 		if err := ctx.Err(); err != nil {
@@ -251,4 +260,26 @@ func restoreSpecialBits(pfd int, base string, hdr *tar.Header) error {
 	}
 	defer unix.Close(fd)
 	return unix.Fchmod(fd, mode)
+}
+
+// decompressed accepts a plain, gzip or zstd tar stream, as dockerd does
+// for the compressions it reads without external programs.
+func decompressed(rd io.Reader) (io.ReadCloser, error) {
+	br := bufio.NewReader(rd)
+	magic, _ := br.Peek(4)
+	switch {
+	case bytes.HasPrefix(magic, []byte{0x1f, 0x8b}):
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			return nil, errdefs.InvalidParameter(fmt.Errorf("read gzip archive: %w", err))
+		}
+		return zr, nil
+	case bytes.Equal(magic, []byte{0x28, 0xb5, 0x2f, 0xfd}):
+		zr, err := zstd.NewReader(br)
+		if err != nil {
+			return nil, errdefs.InvalidParameter(fmt.Errorf("read zstd archive: %w", err))
+		}
+		return zr.IOReadCloser(), nil
+	}
+	return io.NopCloser(br), nil
 }

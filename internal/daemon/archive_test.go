@@ -3,6 +3,7 @@ package daemon
 import (
 	"archive/tar"
 	"bytes"
+	"compress/gzip"
 	"context"
 	"errors"
 	"io"
@@ -113,6 +114,24 @@ func TestRootFSExtractStaysInside(t *testing.T) {
 	assertHostUntouched(t, host)
 	if _, err := os.Stat(filepath.Join(root, host, "a")); err != nil {
 		t.Fatalf("file written through the absolute symlink is not inside the root: %v", err)
+	}
+}
+
+func TestRootFSExtractGzip(t *testing.T) {
+	r, root, _ := escapeFixture(t)
+	plain, err := io.ReadAll(tarStream(t, "zipped"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	zw.Write(plain)
+	zw.Close()
+	if err := r.extract(context.Background(), "/", &buf, extractOpt{}); err != nil {
+		t.Fatal(err)
+	}
+	if data, err := os.ReadFile(filepath.Join(root, "zipped")); err != nil || string(data) != "new" {
+		t.Fatalf("zipped = %q, %v", data, err)
 	}
 }
 
