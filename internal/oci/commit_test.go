@@ -115,3 +115,30 @@ func TestCommitFailureLeavesNothing(t *testing.T) {
 	}
 	assertNoStrayBlobs(t, s)
 }
+
+// TestCommitRollback fails the last step (recording the image) and checks
+// that the layer and blobs written before it are gone.
+func TestCommitRollback(t *testing.T) {
+	s := newTestStore(t, Opt{})
+	ctx := testCtx(t)
+	base, id := newContainerLayer(t, s)
+	layersBefore, err := s.store.Layers()
+	if err != nil {
+		t.Fatal(err)
+	}
+	good := s.refs.path
+	s.refs.path = filepath.Join(t.TempDir(), "missing", "images.json") // the save fails
+	_, err = s.Commit(ctx, CommitOpt{LayerID: id, ImageID: base.ID, Ref: "rollback:1"})
+	s.refs.path = good
+	if err == nil {
+		t.Fatal("commit succeeded although its record could not be saved")
+	}
+	layersAfter, _ := s.store.Layers()
+	if len(layersAfter) != len(layersBefore) {
+		t.Errorf("layers %d -> %d after a failed commit", len(layersBefore), len(layersAfter))
+	}
+	if _, err := s.Get(ctx, "rollback:1"); err == nil {
+		t.Error("the failed commit's tag exists")
+	}
+	assertNoStrayBlobs(t, s)
+}
