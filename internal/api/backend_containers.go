@@ -94,6 +94,7 @@ type ExecStartOptions struct {
 // such container: x"); starting a running or stopping a stopped container
 // is errdefs.NotModified.
 type ContainerBackend interface {
+	ArchiveBackend
 	ContainerCreate(ctx context.Context, opt ContainerCreateOptions) (container.CreateResponse, error)
 	ContainerList(ctx context.Context, opt ContainerListOptions) ([]container.Summary, error)
 	ContainerInspect(ctx context.Context, name string, size bool) (container.InspectResponse, error)

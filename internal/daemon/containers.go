@@ -102,7 +102,12 @@ func (d *Daemon) ContainerInspect(ctx context.Context, name string, size bool) (
 	if err != nil {
 		return container.InspectResponse{}, err
 	}
-	return d.inspect(c), nil
+	res := d.inspect(c)
+	if size {
+		rw, rootfs := d.containerSizes(ctx, c)
+		res.SizeRw, res.SizeRootFs = &rw, &rootfs
+	}
+	return res, nil
 }
 
 // ContainerRename implements api.ContainerBackend.

@@ -27,7 +27,11 @@ func (d *Daemon) ContainerList(ctx context.Context, opt api.ContainerListOptions
 			break
 		}
 		if (all || c.State.Running()) && match(c) {
-			out = append(out, d.summary(c))
+			sum := d.summary(c)
+			if opt.Size {
+				sum.SizeRw, sum.SizeRootFs = d.containerSizes(ctx, c)
+			}
+			out = append(out, sum)
 		}
 	}
 	return out, nil
