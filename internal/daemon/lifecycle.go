@@ -360,11 +360,18 @@ func (d *Daemon) ContainerRemove(ctx context.Context, name string, opt api.Remov
 			return err
 		}
 	}
-	return d.remove(ctx, c)
+	return d.removeWith(ctx, c, opt.RemoveVolumes)
 }
 
-// remove deletes a stopped container: runtime state, layer, record.
+// remove deletes a stopped container: runtime state, layer, record; a
+// --rm container's anonymous volumes go with it, as in Docker.
 func (d *Daemon) remove(ctx context.Context, c *ctr.Container) error {
+	return d.removeWith(ctx, c, c.HostConfig.AutoRemove)
+}
+
+// removeWith is remove; removeVolumes also removes the container's
+// anonymous volumes (docker rm -v).
+func (d *Daemon) removeWith(ctx context.Context, c *ctr.Container, removeVolumes bool) error {
 	unlock := d.lockContainer(c.ID)
 	defer unlock()
 	if err := d.runtime.Delete(ctx, c.ID); err != nil && !errdefs.IsNotFound(err) {
@@ -378,6 +385,7 @@ func (d *Daemon) remove(ctx context.Context, c *ctr.Container) error {
 		return err
 	}
 	d.dropExecs(c.ID)
+	d.releaseVolumes(ctx, c, removeVolumes)
 	d.containerEvent(c, "destroy", nil)
 	return nil
 }
