@@ -3,8 +3,10 @@ package daemon
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"path"
+	"slices"
 	"strings"
 
 	"github.com/moby/moby/api/types/container"
@@ -43,7 +45,7 @@ func (d *Daemon) mountSpecs(cfg *container.Config, hc *container.HostConfig) ([]
 	for _, s := range user {
 		put(s)
 	}
-	for dst := range cfg.Volumes {
+	for _, dst := range slices.Sorted(maps.Keys(cfg.Volumes)) {
 		if _, ok := byDst[path.Clean(dst)]; !ok {
 			put(volume.Spec{Type: mount.TypeVolume, Destination: dst, RW: true, CopyData: true})
 		}
@@ -56,47 +58,47 @@ func (d *Daemon) mountSpecs(cfg *container.Config, hc *container.HostConfig) ([]
 }
 
 // userSpecs parses Binds, Mounts and Tmpfs; a destination used twice is
-// Docker's "Duplicate mount point".
+// Docker's "Duplicate mount point". HostConfig.Tmpfs is mounted at start
+// and not returned.
 func userSpecs(hc *container.HostConfig) ([]volume.Spec, error) {
 	var out []volume.Spec
-	seen := map[string]bool{}
-	add := func(s volume.Spec) error {
-		dst := path.Clean(s.Destination)
-		if seen[dst] {
-			return errdefs.Errorf(errdefs.InvalidParameter, "Duplicate mount point: %s", dst)
-		}
-		seen[dst] = true
-		out = append(out, s)
-		return nil
-	}
 	for _, b := range hc.Binds {
 		s, err := volume.ParseBind(b)
-		if err == nil {
-			err = add(s)
-		}
 		if err != nil {
 			return nil, err
 		}
+		out = append(out, s)
 	}
 	for _, m := range hc.Mounts {
 		s, err := volume.ParseMount(m)
-		if err == nil {
-			err = add(s)
-		}
 		if err != nil {
 			return nil, err
 		}
+		out = append(out, s)
+	}
+	dsts := make([]string, 0, len(out)+len(hc.Tmpfs))
+	for _, s := range out {
+		dsts = append(dsts, s.Destination)
 	}
 	for dst, opts := range hc.Tmpfs {
 		if _, err := volume.ParseTmpfs(dst, opts); err != nil {
 			return nil, err
 		}
-		if seen[path.Clean(dst)] {
-			return nil, errdefs.Errorf(errdefs.InvalidParameter, "Duplicate mount point: %s", path.Clean(dst))
-		}
-		seen[path.Clean(dst)] = true // HostConfig.Tmpfs is mounted at start, not listed
+		dsts = append(dsts, dst)
 	}
-	return out, nil
+	return out, noDuplicates(dsts)
+}
+
+func noDuplicates(dsts []string) error {
+	seen := map[string]bool{}
+	for _, d := range dsts {
+		d = path.Clean(d)
+		if seen[d] {
+			return errdefs.Errorf(errdefs.InvalidParameter, "Duplicate mount point: %s", d)
+		}
+		seen[d] = true
+	}
+	return nil
 }
 
 // volumesFrom copies the mount points of other containers
@@ -131,7 +133,7 @@ func (d *Daemon) volumesFrom(refs []string) ([]volume.Spec, error) {
 // resolveMounts creates the volumes and bind sources the specs need and
 // returns the container's mount points. created lists the volumes made
 // here, for rollback. A named volume is created on first use.
-func (d *Daemon) resolveMounts(ctx context.Context, specs []volume.Spec) (mps []ctr.MountPoint, created []string, err error) {
+func (d *Daemon) resolveMounts(ctx context.Context, id string, specs []volume.Spec) (mps []ctr.MountPoint, created []string, err error) {
 	for _, s := range specs {
 		mp := ctr.MountPoint{MountPoint: container.MountPoint{Type: s.Type, Destination: s.Destination, RW: s.RW,
 			Mode: s.Mode, Propagation: s.Propagation}, NonRecursive: s.NonRecursive, TmpfsOptions: s.TmpfsOptions}
@@ -142,7 +144,7 @@ func (d *Daemon) resolveMounts(ctx context.Context, specs []volume.Spec) (mps []
 		case mount.TypeVolume:
 			var v volume.Volume
 			var isNew bool
-			v, isNew, err = d.volumes.Create(ctx, volume.CreateOptions{Name: s.Source, Driver: s.Driver, Labels: s.Labels, Options: s.DriverOpts})
+			v, isNew, err = d.volumes.Create(ctx, volume.CreateOptions{Name: s.Source, Driver: s.Driver, Labels: s.Labels, Options: s.DriverOpts, Ref: id})
 			if err == nil && isNew {
 				created = append(created, v.Name)
 				d.volumeEvent(v, "create", nil)
@@ -150,7 +152,7 @@ func (d *Daemon) resolveMounts(ctx context.Context, specs []volume.Spec) (mps []
 			mp.Name, mp.Source, mp.Driver, mp.Anonymous = v.Name, v.Mountpoint, v.Driver, s.Source == ""
 		}
 		if err != nil {
-			return nil, created, err
+			return mps, created, err // mps: what holds references so far
 		}
 		mps = append(mps, mp)
 	}
@@ -215,10 +217,9 @@ func (d *Daemon) populate(ctx context.Context, c *ctr.Container, rootfs string, 
 // volumes and fills empty ones from the image. On failure the volumes it
 // created are removed again.
 func (d *Daemon) createMounts(ctx context.Context, c *ctr.Container, specs []volume.Spec) error {
-	mps, created, err := d.resolveMounts(ctx, specs)
+	mps, created, err := d.resolveMounts(ctx, c.ID, specs)
+	c.MountPoints = mps
 	if err == nil {
-		c.MountPoints = mps
-		d.refVolumes(ctx, c)
 		err = d.populateVolumes(ctx, c, specs)
 	}
 	if err != nil {

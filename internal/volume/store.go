@@ -53,6 +53,9 @@ type CreateOptions struct {
 	Driver  string
 	Labels  map[string]string
 	Options map[string]string
+	// Ref, when set, records a reference (a container id) in the same step,
+	// so that a concurrent prune cannot take the volume in between.
+	Ref string
 }
 
 // Store holds the volumes under one directory. It MUST be (and is) safe for
@@ -122,6 +125,9 @@ func (s *Store) Create(ctx context.Context, opt CreateOptions) (v Volume, create
 		if old.Driver != opt.Driver {
 			return Volume{}, false, errdefs.Errorf(errdefs.Conflict, "create %s: volume name must be unique", opt.Name)
 		}
+		if opt.Ref != "" {
+			add(s.refs, old.Name, opt.Ref)
+		}
 		return *old, false, nil
 	}
 	nv := &Volume{Name: opt.Name, Driver: opt.Driver, Labels: opt.Labels, Options: opt.Options,
@@ -130,6 +136,9 @@ func (s *Store) Create(ctx context.Context, opt CreateOptions) (v Volume, create
 		return Volume{}, false, err
 	}
 	s.vols[nv.Name] = nv
+	if opt.Ref != "" {
+		add(s.refs, nv.Name, opt.Ref)
+	}
 	return *nv, true, nil
 }
 

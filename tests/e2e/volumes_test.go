@@ -1,11 +1,14 @@
 package e2e
 
 import (
+	"archive/tar"
+	"bytes"
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/volume"
@@ -72,6 +75,18 @@ func TestVolumesBindOwnedDir(t *testing.T) {
 	}
 	if got := volRun(t, d, []string{"--mount", "type=bind,source=" + dir + ",target=/h,readonly"}, "cat /h/in; echo x > /h/y 2>/dev/null || echo ro"); got != "from host\nro\n" {
 		t.Fatalf("--mount readonly bind: %q", got)
+	}
+	img := d.LoadBusybox(t)
+	for _, flags := range [][]string{{"-v", dir + ":/p:rslave,Z"}, {"--mount", "type=bind,src=" + dir + ",dst=/p,bind-propagation=rshared"}} {
+		id := strings.TrimSpace(d.DockerOK(t, append(append([]string{"run", "-d"}, flags...), img, "cat", "/p/in")...))
+		if code := strings.TrimSpace(d.DockerOK(t, "wait", id)); code != "0" {
+			t.Errorf("%v: exit %s: %s", flags, code, d.DockerOK(t, "logs", id))
+		}
+		ms := containerMounts(t, d, id)
+		if len(ms) != 1 || ms[0].Type != "bind" || ms[0].Source != dir || !ms[0].RW || (ms[0].Propagation != "rslave" && ms[0].Propagation != "rshared") {
+			t.Errorf("%v: Mounts %+v", flags, ms)
+		}
+		d.DockerOK(t, "rm", id)
 	}
 }
 
@@ -191,5 +206,91 @@ func TestVolumesImageFill(t *testing.T) {
 	defer d.Docker(t, "rm", "e2e-vol-fill2")
 	if got := volRun(t, d, []string{"-v", named + ":/v"}, "cat /v/seed"); got != "mine\n" {
 		t.Fatalf("non-empty volume was refilled: %q", got)
+	}
+}
+
+// TestVolumesLocalDriverOptions: local volumes of type tmpfs and of type
+// none with o=bind are mounted when a container uses them.
+func TestVolumesLocalDriverOptions(t *testing.T) {
+	d := harness.Shared(t)
+	dir := harness.TempDir(t)
+	harness.WriteFile(t, dir, "f", []byte("bound\n"), 0o644)
+	d.DockerOK(t, "volume", "create", "--driver", "local", "--opt", "type=tmpfs", "--opt", "device=tmpfs", "--opt", "o=size=1m", "e2e-vol-tmpfs")
+	defer d.Docker(t, "volume", "rm", "-f", "e2e-vol-tmpfs")
+	d.DockerOK(t, "volume", "create", "--opt", "type=none", "--opt", "o=bind", "--opt", "device="+dir, "e2e-vol-bind")
+	defer d.Docker(t, "volume", "rm", "-f", "e2e-vol-bind")
+	got := volRun(t, d, []string{"-v", "e2e-vol-tmpfs:/t", "-v", "e2e-vol-bind:/b"},
+		"grep ' /t ' /proc/mounts | cut -d' ' -f3; cat /b/f; echo back > /b/g")
+	if got != "tmpfs\nbound\n" {
+		t.Fatalf("container printed %q", got)
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "g")); err != nil || string(b) != "back\n" {
+		t.Fatalf("bind volume write: %q %v", b, err)
+	}
+	if v := volInspect(t, d, "e2e-vol-tmpfs"); v.Options["type"] != "tmpfs" || v.Options["o"] != "size=1m" {
+		t.Errorf("options %v", v.Options)
+	}
+}
+
+// TestVolumesFromAndEvents: --volumes-from shares another container's
+// volumes (read-only with :ro); create, mount, unmount and destroy events.
+func TestVolumesFromAndEvents(t *testing.T) {
+	d := harness.Shared(t)
+	img := d.LoadBusybox(t)
+	since := unixArg(time.Now())
+	const name = "e2e-vol-from"
+	src := strings.TrimSpace(d.DockerOK(t, "create", "-v", name+":/data", img, "true"))
+	volRun(t, d, []string{"-v", name + ":/data"}, "echo shared > /data/f")
+	got := volRun(t, d, []string{"--volumes-from", src + ":ro"}, "cat /data/f; touch /data/x 2>/dev/null || echo ro")
+	if got != "shared\nro\n" {
+		t.Fatalf("--volumes-from: %q", got)
+	}
+	if out := d.DockerOK(t, "system", "df", "-v", "--format", "{{range .Volumes}}{{.Name}} {{.Links}}\n{{end}}"); !strings.Contains(out, name+" 1\n") {
+		t.Errorf("system df volumes: %q", out)
+	}
+	d.DockerOK(t, "rm", src)
+	d.DockerOK(t, "volume", "rm", name)
+	out := d.DockerOK(t, "events", "--since", since, "--until", unixArg(time.Now()), "--filter", "type=volume",
+		"--filter", "volume="+name, "--format", "{{.Action}}")
+	if want := "create\nmount\nunmount\nmount\nunmount\ndestroy\n"; out != want {
+		t.Errorf("volume events:\n%s\nwant\n%s", out, want)
+	}
+}
+
+// TestVolumesFillOwnership: filling a volume keeps the image's owners and
+// modes, for the files and for the volume's root.
+func TestVolumesFillOwnership(t *testing.T) {
+	d := harness.Shared(t)
+	if m := volRun(t, d, nil, "wc -l < /proc/self/uid_map; awk '{print $3}' /proc/self/uid_map"); strings.HasPrefix(m, "1\n1\n") {
+		t.Skip("the daemon runs with a single-id mapping: image owners collapse to root")
+	}
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for _, h := range []*tar.Header{
+		{Name: "srv/", Typeflag: tar.TypeDir, Mode: 0o750, Uid: 1000, Gid: 1001},
+		{Name: "srv/owned", Typeflag: tar.TypeReg, Mode: 0o600, Uid: 1000, Gid: 1001, Size: 2},
+		{Name: "srv/link", Typeflag: tar.TypeSymlink, Linkname: "/etc/passwd", Uid: 1000, Gid: 1001},
+	} {
+		if err := tw.WriteHeader(h); err != nil {
+			t.Fatal(err)
+		}
+		if h.Size > 0 {
+			_, _ = tw.Write([]byte("ok"))
+		}
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	dir := harness.TempDir(t)
+	harness.WriteFile(t, dir, "rootfs.tar", buf.Bytes(), 0o644)
+	const ref, name = "dltest/e2e-volume-owner:1", "e2e-vol-owner"
+	d.DockerOK(t, "import", filepath.Join(dir, "rootfs.tar"), ref)
+	id := strings.TrimSpace(d.DockerOK(t, "create", "-v", name+":/srv", ref, "/none"))
+	defer d.Docker(t, "volume", "rm", "-f", name)
+	defer d.Docker(t, "rm", id)
+	got := volRun(t, d, []string{"-v", name + ":/v"}, "stat -c '%u:%g %a %n' /v /v/owned; readlink /v/link; stat -c '%u:%g' /v/link")
+	want := "1000:1001 750 /v\n1000:1001 600 /v/owned\n/etc/passwd\n1000:1001\n"
+	if got != want {
+		t.Fatalf("volume content:\n%s\nwant\n%s", got, want)
 	}
 }
