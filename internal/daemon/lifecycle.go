@@ -381,11 +381,13 @@ func (d *Daemon) removeWith(ctx context.Context, c *ctr.Container, removeVolumes
 	if err := d.images.RemoveLayer(ctx, c.LayerID); err != nil && !errdefs.IsNotFound(err) {
 		log.G(ctx).WithError(err).WithField("container", c.ID).Warn("remove container layer")
 	}
+	// volumes first: a client waiting for "removed" then finds them gone too
+	d.releaseVolumes(ctx, c, removeVolumes)
 	if err := d.containers.Delete(c.ID); err != nil {
+		d.refVolumes(ctx, c) // the record stays: so do its references
 		return err
 	}
 	d.dropExecs(c.ID)
-	d.releaseVolumes(ctx, c, removeVolumes)
 	d.containerEvent(c, "destroy", nil)
 	return nil
 }

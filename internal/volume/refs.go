@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -167,17 +166,6 @@ func (s *Store) Size(name string) (int64, error) {
 		return nil
 	})
 	return size, err
-}
-
-// IsEmpty reports whether the directory has no entries.
-func IsEmpty(dir string) bool {
-	f, err := os.Open(dir)
-	if err != nil {
-		return false
-	}
-	defer f.Close()
-	names, _ := f.Readdirnames(1)
-	return len(names) == 0
 }
 
 // Mounted reports whether container id holds a mount of the volume.

@@ -157,3 +157,31 @@ func must(t *testing.T, err error) {
 		t.Fatal(err)
 	}
 }
+
+// TestPopulateSymlinkInDestination: a symlink planted in the volume (as a
+// container sharing it could do) never leads the copy outside it.
+func TestPopulateSymlinkInDestination(t *testing.T) {
+	src, outside := t.TempDir(), t.TempDir()
+	must(t, os.MkdirAll(filepath.Join(src, "sub"), 0o755))
+	must(t, os.WriteFile(filepath.Join(src, "sub", "f"), []byte("x"), 0o644))
+	r, err := os.OpenRoot(t.TempDir())
+	must(t, err)
+	defer r.Close()
+	must(t, r.Symlink(outside, "sub"))
+	// the copy goes on as if "sub" were created by it: it must fail there
+	err = copyEntry(mustRoot(t, src), r, "sub/f")
+	if err == nil {
+		t.Fatal("copy through a symlink out of the volume succeeded")
+	}
+	if _, err := os.Stat(filepath.Join(outside, "f")); !os.IsNotExist(err) {
+		t.Fatalf("file written outside the volume: %v", err)
+	}
+}
+
+func mustRoot(t *testing.T, dir string) *os.Root {
+	t.Helper()
+	r, err := os.OpenRoot(dir)
+	must(t, err)
+	t.Cleanup(func() { r.Close() })
+	return r
+}

@@ -154,6 +154,11 @@ func TestVolumesCLI(t *testing.T) {
 	if r := d.Docker(t, "volume", "inspect", name); r.ExitCode == 0 || !strings.Contains(r.Stderr, "no such volume") {
 		t.Errorf("inspect after rm:\n%s", r)
 	}
+	before := d.DockerOK(t, "volume", "ls", "-q")
+	d.DockerOK(t, "run", "--rm", "-v", "/anon", img, "true")
+	if after := d.DockerOK(t, "volume", "ls", "-q"); after != before {
+		t.Errorf("run --rm left an anonymous volume:\nbefore %q\nafter  %q", before, after)
+	}
 }
 
 // TestVolumesPrune: prune removes unused anonymous volumes only, unless
