@@ -168,7 +168,7 @@ func (s *Store) write(v *Volume) error {
 
 func validate(opt CreateOptions) error {
 	if opt.Driver != DriverLocal {
-		return errdefs.Errorf(errdefs.NotFound, "plugin %q not found", opt.Driver)
+		return errdefs.Errorf(errdefs.NotFound, "error looking up volume plugin %s: plugin %q not found", opt.Driver, opt.Driver)
 	}
 	if len(opt.Name) == 1 {
 		return errdefs.Errorf(errdefs.InvalidParameter, "volume name is too short, names should be at least two alphanumeric characters")

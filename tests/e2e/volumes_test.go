@@ -3,6 +3,7 @@ package e2e
 import (
 	"archive/tar"
 	"bytes"
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -298,4 +299,31 @@ func TestVolumesFillOwnership(t *testing.T) {
 	if got != want {
 		t.Fatalf("volume content:\n%s\nwant\n%s", got, want)
 	}
+}
+
+// TestVolumesSurviveRestart: volumes and their references come back with
+// the daemon: a volume used by a container is still in use after a restart.
+func TestVolumesSurviveRestart(t *testing.T) {
+	root := harness.TempDir(t)
+	d1 := harness.NewDaemon(t, harness.Options{DataRoot: root})
+	d1.Start(t)
+	img := d1.LoadBusybox(t)
+	d1.DockerOK(t, "volume", "create", "--label", "keep=1", "e2e-vol-restart")
+	id := strings.TrimSpace(d1.DockerOK(t, "create", "-v", "e2e-vol-restart:/data", img, "true"))
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	if err := d1.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	d2 := harness.NewDaemon(t, harness.Options{DataRoot: root})
+	d2.Start(t)
+	if v := volInspect(t, d2, "e2e-vol-restart"); v.Labels["keep"] != "1" {
+		t.Fatalf("after restart: %+v", v)
+	}
+	r := d2.Docker(t, "volume", "rm", "e2e-vol-restart")
+	if r.ExitCode == 0 || !strings.Contains(r.Stderr, "volume is in use - ["+id+"]") {
+		t.Fatalf("rm after restart:\n%s", r)
+	}
+	d2.DockerOK(t, "rm", id)
+	d2.DockerOK(t, "volume", "rm", "e2e-vol-restart")
 }
