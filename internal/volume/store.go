@@ -5,12 +5,12 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -81,6 +81,10 @@ func Open(ctx context.Context, root string) (*Store, error) {
 		return nil, fmt.Errorf("read volume root: %w", err)
 	}
 	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), trashPrefix) {
+			_ = os.RemoveAll(filepath.Join(root, e.Name()))
+			continue
+		}
 		v, err := s.load(e.Name())
 		if err != nil {
 			log.G(ctx).WithError(err).WithField("volume", e.Name()).Warn("volume record unreadable; skipped")
@@ -222,36 +226,46 @@ func (s *Store) List() []Volume {
 // is a Conflict with Docker's message, even with force; force makes a
 // missing volume succeed.
 func (s *Store) Remove(ctx context.Context, name string, force bool) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if _, ok := s.vols[name]; !ok {
-		if force {
-			return nil
-		}
-		return errNoSuchVolume("get", name)
+	trash, err := s.detach(name, force)
+	if err != nil || trash == "" {
+		return err
 	}
-	if refs := s.refList(name); len(refs) > 0 {
-		return errdefs.Errorf(errdefs.Conflict, "remove %s: volume is in use - [%s]", name, joinComma(refs))
-	}
-	dir := filepath.Join(s.root, name)
-	// the record goes first so that a half-removed volume is not listed again
-	if err := os.Remove(filepath.Join(dir, "volume.json")); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("remove %s: %w", name, err)
-	}
-	delete(s.vols, name)
-	if err := os.RemoveAll(dir); err != nil {
-		return fmt.Errorf("remove %s: %w", name, err)
+	// outside the lock: big volumes do not hold up the store
+	if err := os.RemoveAll(trash); err != nil {
+		log.G(ctx).WithError(err).WithField("volume", name).Warn("remove volume data")
 	}
 	return nil
 }
 
-func joinComma(ss []string) string {
-	out := ""
-	for i, s := range ss {
-		if i > 0 {
-			out += ", "
+// detach forgets an unused volume and renames its directory away (a create
+// of the same name may follow at once); it returns the new path, "" when
+// there was nothing to remove.
+func (s *Store) detach(name string, force bool) (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.vols[name]; !ok {
+		if force {
+			return "", nil
 		}
-		out += s
+		return "", errNoSuchVolume("get", name)
 	}
-	return out
+	refs := s.refList(name)
+	for id := range s.active[name] { // a mount in progress (a fill) counts too
+		if _, ok := s.refs[name][id]; !ok {
+			refs = append(refs, id)
+		}
+	}
+	if len(refs) > 0 {
+		return "", errdefs.Errorf(errdefs.Conflict, "remove %s: volume is in use - [%s]", name, strings.Join(refs, ", "))
+	}
+	trash := filepath.Join(s.root, trashPrefix+randomName()[:16])
+	if err := os.Rename(filepath.Join(s.root, name), trash); err != nil {
+		return "", fmt.Errorf("remove %s: %w", name, err)
+	}
+	delete(s.vols, name)
+	return trash, nil
 }
+
+// trashPrefix marks directories of removed volumes that are being deleted;
+// Open deletes leftovers. Volume names cannot start with a dot.
+const trashPrefix = ".removing-"

@@ -93,6 +93,9 @@ func TestStoreRemoveRefs(t *testing.T) {
 	if _, err := os.Stat(filepath.Dir(v.Mountpoint)); !os.IsNotExist(err) {
 		t.Fatalf("volume dir left: %v", err)
 	}
+	if left, _ := filepath.Glob(filepath.Join(filepath.Dir(filepath.Dir(v.Mountpoint)), ".*")); len(left) > 0 {
+		t.Fatalf("left behind: %v", left)
+	}
 	if err := s.Remove(ctx, "vol", false); !errdefs.IsNotFound(err) || err.Error() != "get vol: no such volume" {
 		t.Fatalf("remove missing: %v", err)
 	}
@@ -101,6 +104,20 @@ func TestStoreRemoveRefs(t *testing.T) {
 	}
 	if err := s.Ref("vol", "c1"); !errdefs.IsNotFound(err) {
 		t.Fatalf("ref missing: %v", err)
+	}
+}
+
+// TestStoreOpenCleansTrash: data of a removal cut short by a crash is
+// deleted at the next open and never listed.
+func TestStoreOpenCleansTrash(t *testing.T) {
+	root := t.TempDir()
+	trash := filepath.Join(root, trashPrefix+"x", "_data")
+	must(t, os.MkdirAll(trash, 0o755))
+	if s := openStore(t, root); len(s.List()) != 0 {
+		t.Fatalf("listed %v", s.List())
+	}
+	if _, err := os.Stat(trash); !os.IsNotExist(err) {
+		t.Fatalf("trash left: %v", err)
 	}
 }
 
