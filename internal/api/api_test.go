@@ -100,7 +100,7 @@ func TestVersionPrefix(t *testing.T) {
 		{"/v1.11/info", 400, "client version 1.11 is too old. Minimum supported API version is 1.12"},
 		{"/v9.99/info", 400, "client version 9.99 is too new. Maximum supported API version is 1.47"},
 		{"/nope", 404, "page not found"},
-		{"/v1.40/volumes", 501, "GET /volumes is not implemented yet"},
+		{"/v1.40/plugins", 501, "GET /plugins is not implemented yet"},
 		{"/swarm", 503, "This node is not a swarm manager"},
 	}
 	for _, tc := range cases {

@@ -18,6 +18,7 @@ type Backends struct {
 	System     SystemBackend
 	Images     ImageBackend
 	Containers ContainerBackend
+	Volumes    VolumeBackend
 }
 
 // SystemBackend serves the daemon-wide endpoints. Implementations MUST be

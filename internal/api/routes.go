@@ -74,12 +74,12 @@ func (h *handlers) routes() []route {
 		{http.MethodPost, "/build", nil},
 		{http.MethodPost, "/build/prune", nil},
 		// volumes
-		{http.MethodGet, "/volumes", nil},
-		{http.MethodPost, "/volumes/create", nil},
-		{http.MethodPost, "/volumes/prune", nil},
-		{http.MethodGet, "/volumes/:name", nil},
-		{http.MethodPut, "/volumes/:name", nil},
-		{http.MethodDelete, "/volumes/:name", nil},
+		{http.MethodGet, "/volumes", h.getVolumes},
+		{http.MethodPost, "/volumes/create", h.postVolumesCreate},
+		{http.MethodPost, "/volumes/prune", h.postVolumesPrune},
+		{http.MethodGet, "/volumes/:name", h.getVolume},
+		{http.MethodPut, "/volumes/:name", h.putVolume},
+		{http.MethodDelete, "/volumes/:name", h.deleteVolume},
 		// networks
 		{http.MethodGet, "/networks", nil},
 		{http.MethodPost, "/networks/create", nil},

@@ -29,8 +29,24 @@ type Container struct {
 	// ManualStop is set by docker stop so that restart policies (and
 	// unless-stopped at daemon start) respect it.
 	ManualStop bool
+	// MountPoints are the container's resolved mounts (volumes, binds,
+	// --mount tmpfs), fixed at create.
+	MountPoints []MountPoint `json:",omitempty"`
 
 	State State
+}
+
+// MountPoint is one resolved mount: the fields inspect reports, plus what
+// start needs to mount it again.
+type MountPoint struct {
+	container.MountPoint
+	// Anonymous is set for volumes the container created without a name;
+	// docker rm -v removes them.
+	Anonymous bool `json:",omitempty"`
+	// NonRecursive binds without MS_REC (--mount bind-recursive=disabled).
+	NonRecursive bool `json:",omitempty"`
+	// TmpfsOptions are a tmpfs mount's options.
+	TmpfsOptions []string `json:",omitempty"`
 }
 
 // State is the container's lifecycle state.

@@ -32,6 +32,10 @@ func (d *Daemon) ContainerCreate(ctx context.Context, opt api.ContainerCreateOpt
 	if err != nil {
 		return res, err
 	}
+	specs, err := d.mountSpecs(c.Config, c.HostConfig)
+	if err != nil {
+		return res, err
+	}
 	if c.LayerID, err = d.images.CreateRWLayer(ctx, img.ID, c.ID); err != nil {
 		return res, fmt.Errorf("create container layer: %w", err)
 	}
@@ -40,11 +44,16 @@ func (d *Daemon) ContainerCreate(ctx context.Context, opt api.ContainerCreateOpt
 			_ = d.images.RemoveLayer(context.WithoutCancel(ctx), c.LayerID)
 		}
 	}()
+	if err = d.createMounts(ctx, c, specs); err != nil {
+		return res, err
+	}
 	if err = d.addContainer(c, opt.Name == ""); err != nil {
+		d.releaseVolumes(context.WithoutCancel(ctx), c, true)
 		return res, err
 	}
 	if err = d.writeEtcFiles(c); err != nil {
 		_ = d.containers.Delete(c.ID)
+		d.releaseVolumes(context.WithoutCancel(ctx), c, true)
 		return res, err
 	}
 	d.containerEvent(c, "create", nil)

@@ -132,7 +132,7 @@ func (d *Daemon) inspect(c *ctr.Container) container.InspectResponse {
 		},
 		Image: c.ImageID, ResolvConfPath: c.ResolvConfPath, HostnamePath: c.HostnamePath, HostsPath: c.HostsPath,
 		LogPath: c.LogPath, Name: "/" + c.Name, RestartCount: c.RestartCount, Driver: d.images.Driver(), Platform: "linux",
-		ExecIDs: d.execIDs(c.ID), HostConfig: c.HostConfig, Mounts: []container.MountPoint{}, Config: c.Config,
+		ExecIDs: d.execIDs(c.ID), HostConfig: c.HostConfig, Mounts: mountPoints(c), Config: c.Config,
 		GraphDriver:     &storage.DriverData{Name: d.images.Driver(), Data: map[string]string{}},
 		NetworkSettings: &container.NetworkSettings{Networks: map[string]*network.EndpointSettings{}},
 	}
@@ -152,7 +152,7 @@ func (d *Daemon) summary(c *ctr.Container) container.Summary {
 		ID: c.ID, Names: []string{"/" + c.Name}, Image: c.Image, ImageID: c.ImageID,
 		Command: strings.Join(append([]string{c.Path}, c.Args...), " "), Created: c.Created.Unix(),
 		Ports: []container.PortSummary{}, Labels: nonNilMap(c.Config.Labels), State: c.State.Status,
-		Status: statusText(c.State), Mounts: []container.MountPoint{},
+		Status: statusText(c.State), Mounts: mountPoints(c),
 		NetworkSettings: &container.NetworkSettingsSummary{Networks: map[string]*network.EndpointSettings{}},
 	}
 	s.HostConfig.NetworkMode = string(c.HostConfig.NetworkMode)

@@ -19,6 +19,7 @@ import (
 	"github.com/dockerd-lite/dockerd-lite/internal/oci"
 	"github.com/dockerd-lite/dockerd-lite/internal/preflight"
 	"github.com/dockerd-lite/dockerd-lite/internal/runtime"
+	"github.com/dockerd-lite/dockerd-lite/internal/volume"
 )
 
 // Opt configures New.
@@ -40,6 +41,7 @@ type Daemon struct {
 
 	images     *oci.Store
 	containers *ctr.Store
+	volumes    *volume.Store
 	runtime    *runtime.Runtime
 	execs      execs
 	initPath   string
@@ -86,6 +88,12 @@ func (d *Daemon) openStores(ctx context.Context) error {
 	}
 	for _, e := range skipped {
 		log.G(ctx).WithError(e).Error("container record unreadable; skipped")
+	}
+	if d.volumes, err = volume.Open(ctx, filepath.Join(cfg.DataRoot, "volumes")); err != nil {
+		return fmt.Errorf("open volume store: %w", err)
+	}
+	for _, c := range d.containers.List() {
+		d.refVolumes(ctx, c)
 	}
 	d.runtime, err = runtime.New(runtime.Opt{RunRoot: filepath.Join(cfg.ExecRoot, "c"), StateRoot: filepath.Join(cfg.DataRoot, "runtime")})
 	if err != nil {

@@ -42,6 +42,7 @@ func (d *Daemon) SystemDiskUsage(ctx context.Context) (api.DiskUsage, error) {
 	for _, c := range containers {
 		du.Containers = append(du.Containers, d.summary(c))
 	}
+	du.Volumes = d.volumeDiskUsage()
 	return du, nil
 }
 

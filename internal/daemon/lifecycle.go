@@ -360,11 +360,18 @@ func (d *Daemon) ContainerRemove(ctx context.Context, name string, opt api.Remov
 			return err
 		}
 	}
-	return d.remove(ctx, c)
+	return d.removeWith(ctx, c, opt.RemoveVolumes)
 }
 
-// remove deletes a stopped container: runtime state, layer, record.
+// remove deletes a stopped container: runtime state, layer, record; a
+// --rm container's anonymous volumes go with it, as in Docker.
 func (d *Daemon) remove(ctx context.Context, c *ctr.Container) error {
+	return d.removeWith(ctx, c, c.HostConfig.AutoRemove)
+}
+
+// removeWith is remove; removeVolumes also removes the container's
+// anonymous volumes (docker rm -v).
+func (d *Daemon) removeWith(ctx context.Context, c *ctr.Container, removeVolumes bool) error {
 	unlock := d.lockContainer(c.ID)
 	defer unlock()
 	if err := d.runtime.Delete(ctx, c.ID); err != nil && !errdefs.IsNotFound(err) {
@@ -374,7 +381,10 @@ func (d *Daemon) remove(ctx context.Context, c *ctr.Container) error {
 	if err := d.images.RemoveLayer(ctx, c.LayerID); err != nil && !errdefs.IsNotFound(err) {
 		log.G(ctx).WithError(err).WithField("container", c.ID).Warn("remove container layer")
 	}
+	// volumes first: a client waiting for "removed" then finds them gone too
+	d.releaseVolumes(ctx, c, removeVolumes)
 	if err := d.containers.Delete(c.ID); err != nil {
+		d.refVolumes(ctx, c) // the record stays: so do its references
 		return err
 	}
 	d.dropExecs(c.ID)

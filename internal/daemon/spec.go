@@ -3,7 +3,6 @@ package daemon
 import (
 	"context"
 	"fmt"
-	"os"
 	"strconv"
 	"strings"
 
@@ -26,24 +25,25 @@ func (d *Daemon) containerSpec(ctx context.Context, c *ctr.Container) (*specs.Sp
 	if err != nil {
 		return nil, fmt.Errorf("mount container filesystem: %w", err)
 	}
-	opt, err := d.specOpt(c, rootfs)
+	mounts, err := d.runtimeMounts(ctx, c)
 	if err != nil {
+		return nil, err
+	}
+	opt, err := d.specOpt(c, rootfs, mounts)
+	if err != nil {
+		d.unmountVolumes(ctx, c)
 		return nil, err
 	}
 	return runtime.NewSpec(opt)
 }
 
-func (d *Daemon) specOpt(c *ctr.Container, rootfs string) (runtime.SpecOpt, error) {
+func (d *Daemon) specOpt(c *ctr.Container, rootfs string, mounts []specs.Mount) (runtime.SpecOpt, error) {
 	cfg, hc := c.Config, c.HostConfig
 	u, err := resolveUser(rootfs, cfg.User, hc.GroupAdd)
 	if err != nil {
 		return runtime.SpecOpt{}, err
 	}
 	ns, err := d.namespaces(hc)
-	if err != nil {
-		return runtime.SpecOpt{}, err
-	}
-	mounts, err := hostMounts(hc)
 	if err != nil {
 		return runtime.SpecOpt{}, err
 	}
@@ -135,41 +135,6 @@ func (d *Daemon) nsMode(mode, kind string) (string, error) {
 	return "", nil
 }
 
-// hostMounts turns Binds of host paths and Tmpfs into mounts. Named volumes
-// and --mount arrive with the volumes issue.
-func hostMounts(hc *container.HostConfig) ([]specs.Mount, error) {
-	var out []specs.Mount
-	for _, b := range hc.Binds {
-		parts := strings.Split(b, ":")
-		if len(parts) < 2 || !strings.HasPrefix(parts[0], "/") {
-			return nil, errdefs.Errorf(errdefs.NotImplemented, "named volumes are not implemented yet: %q", b)
-		}
-		m := specs.Mount{Source: parts[0], Destination: parts[1], Type: "bind", Options: []string{"rbind"}}
-		if len(parts) > 2 {
-			for _, o := range strings.Split(parts[2], ",") {
-				if o == "ro" || o == "rw" {
-					m.Options = append(m.Options, o)
-				}
-			}
-		}
-		if _, err := os.Stat(m.Source); err != nil {
-			return nil, errdefs.Errorf(errdefs.InvalidParameter, "invalid mount config: bind source path does not exist: %s", m.Source)
-		}
-		out = append(out, m)
-	}
-	if len(hc.Mounts) > 0 {
-		return nil, errdefs.Errorf(errdefs.NotImplemented, "--mount is not implemented yet")
-	}
-	for dst, opts := range hc.Tmpfs {
-		o := []string{"nosuid", "nodev", "noexec"}
-		if opts != "" {
-			o = strings.Split(opts, ",")
-		}
-		out = append(out, specs.Mount{Destination: dst, Type: "tmpfs", Source: "tmpfs", Options: o})
-	}
-	return out, nil
-}
-
 // securityOpts applies --security-opt values.
 func securityOpts(opt *runtime.SpecOpt, vals []string) error {
 	for _, v := range vals {
@@ -201,8 +166,9 @@ func logRotation(cfg map[string]string) (int64, int) {
 	return size, files
 }
 
-// unmountRootfs releases the container's filesystem mount.
+// unmountRootfs releases the container's filesystem and volume mounts.
 func (d *Daemon) unmountRootfs(ctx context.Context, c *ctr.Container) {
+	d.unmountVolumes(ctx, c)
 	if err := d.images.Unmount(ctx, c.LayerID); err != nil && !errdefs.IsNotFound(err) {
 		log.G(ctx).WithError(err).WithField("container", c.ID).Debug("unmount container filesystem")
 	}
