@@ -12,10 +12,12 @@
 //
 // Layout of the data root:
 //
-//	<root>/blobs/        OCI image layout (oci-layout, index.json, blobs/sha256/...)
-//	<root>/storage/      containers/storage graph root (layer ID = chain ID hex)
-//	<root>/images.json   image records and references, written atomically
-//	<root>/tmp/          partial downloads and archive spools
+//	<root>/blobs/          OCI image layout (oci-layout, index.json, blobs/sha256/...)
+//	<root>/storage/        containers/storage graph root (layer ID = chain ID hex)
+//	<root>/images.json     image records and references, written atomically
+//	<root>/blobrepos.json  layer digest -> repositories it was pulled from or
+//	                       pushed to (newest first, at most 8), written atomically
+//	<root>/tmp/            partial downloads and archive spools
 //
 // Design notes:
 //
@@ -36,4 +38,10 @@
 //     no image references (a daemon killed mid-pull), and empties tmp/.
 //   - Loaded and imported layers are stored as they come (imports
 //     uncompressed); pushing them sends them unchanged.
+//   - Push mounts layers across repositories as dockerd does: a layer
+//     known (blobrepos.json) to be in another repository of the same
+//     registry, and not in the target one, is first requested with
+//     POST .../blobs/uploads/?mount=<digest>&from=<repo> (up to three
+//     source repositories); a 201 reports "Mounted from <repo>", anything
+//     else falls back to go-containerregistry's existence check and upload.
 package oci

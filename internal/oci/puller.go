@@ -57,7 +57,11 @@ func (p *puller) run(ctx context.Context, ref Ref) (PullResult, error) {
 		p.rollback(context.WithoutCancel(ctx))
 		return PullResult{}, err
 	}
-	return p.record(ctx, ref, mf.Config.Digest, chains)
+	res, err := p.record(ctx, ref, mf.Config.Digest, chains)
+	if err == nil {
+		p.s.rememberRepo(ctx, ref.Named.Name(), mf.Layers)
+	}
+	return res, err
 }
 
 // record adds the image record (tag and repo digest) and reports whether

@@ -23,9 +23,11 @@ type PushOpt struct {
 }
 
 // Push uploads the image tagged ref with its exact stored manifest, so the
-// pushed digest equals the local manifest digest. Blobs the registry has
-// are skipped. It returns the manifest digest and size, and records the
-// new repo digest on the image.
+// pushed digest equals the local manifest digest. Layers known to be in
+// another repository of the same registry are mounted from there first
+// (cross-repository blob mount); blobs the registry has are skipped. It
+// returns the manifest digest and size, and records the new repo digest
+// on the image.
 func (s *Store) Push(ctx context.Context, refStr string, opt PushOpt) (digest.Digest, int64, error) {
 	ref, err := ParseRef(refStr)
 	if err != nil {
@@ -51,6 +53,9 @@ func (s *Store) Push(ctx context.Context, refStr string, opt PushOpt) (digest.Di
 	if err != nil {
 		return "", 0, err
 	}
+	if img.mounted, err = s.mountLayers(ctx, repo, ref, img.mf.Layers, opt.Auth, progress); err != nil {
+		return "", 0, fmt.Errorf("push %s: %w", ref.Familiar(), err)
+	}
 	full, err := partial.CompressedToImage(img)
 	if err != nil {
 		return "", 0, err
@@ -59,6 +64,7 @@ func (s *Store) Push(ctx context.Context, refStr string, opt PushOpt) (digest.Di
 		return "", 0, fmt.Errorf("push %s: %w", ref.Familiar(), classify(err))
 	}
 	img.finish()
+	s.rememberRepo(ctx, ref.Named.Name(), img.mf.Layers)
 	size := int64(len(img.manifest))
 	progress(Progress{Status: fmt.Sprintf("%s: digest: %s size: %d", ref.Tag, rec.ManifestDigest, size)})
 	if err := s.addRecord(record{ID: rec.ID, RepoDigests: []string{ref.DigestRef(rec.ManifestDigest)}}); err != nil {
@@ -75,6 +81,7 @@ type pushImage struct {
 	progress ProgressFunc
 	mu       sync.Mutex
 	opened   map[digest.Digest]bool
+	mounted  map[digest.Digest]bool // reported "Mounted from" already
 }
 
 var _ partial.CompressedImageCore = (*pushImage)(nil)
@@ -94,11 +101,15 @@ func (s *Store) localImage(rec record, progress ProgressFunc) (*pushImage, error
 	return p, nil
 }
 
-// finish reports the layers never read as already present remotely.
+// finish reports the layers never read (and not mounted) as already
+// present remotely.
 func (p *pushImage) finish() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for _, l := range p.mf.Layers {
+		if p.mounted[l.Digest] && !p.opened[l.Digest] {
+			continue
+		}
 		if p.opened[l.Digest] {
 			p.progress(Progress{ID: shortID(l.Digest.String()), Status: "Pushed"})
 		} else {

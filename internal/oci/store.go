@@ -44,6 +44,7 @@ type Store struct {
 	store    storage.Store
 	blobs    *blobStore
 	refs     *recordStore
+	repos    *blobRepos
 	layerMu  keyedMutex
 	inflight inflightLayers
 	rootless bool
@@ -73,7 +74,11 @@ func New(ctx context.Context, opt Opt) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{opt: opt, blobs: blobs, refs: refs, rootless: singleIDMapping()}
+	repos, err := loadBlobRepos(filepath.Join(opt.Root, "blobrepos.json"))
+	if err != nil {
+		return nil, err
+	}
+	s := &Store{opt: opt, blobs: blobs, refs: refs, repos: repos, rootless: singleIDMapping()}
 	if err := s.openStorage(ctx); err != nil {
 		return nil, err
 	}
