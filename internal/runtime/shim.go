@@ -99,6 +99,9 @@ func (s *shim) create(ctx context.Context) error {
 		_ = s.init.Signal(syscall.SIGKILL)
 		return fmt.Errorf("listen on shim socket: %w", err)
 	}
+	// A restarted container's next shim listens on the same path: this one
+	// must never unlink it on its way out (Delete removes the directory).
+	ln.SetUnlinkOnClose(false)
 	s.ln = ln
 	go s.waitInit(ctx)
 	return nil
@@ -232,8 +235,13 @@ func waitDrained(done <-chan struct{}) {
 	}
 }
 
-// finish persists the exit status, then tells waiters and attachers.
+// finish releases libcontainer's state, persists the exit status, then
+// tells waiters and attachers. The order matters: a waiter may restart the
+// container at once, and its new shim reuses the same state paths.
 func (s *shim) finish(ctx context.Context, exit ExitStatus) {
+	if err := s.ctr.Destroy(); err != nil {
+		log.G(ctx).WithError(err).Warn("shim: destroy container")
+	}
 	b, _ := json.Marshal(exit)
 	if err := writeFileAtomic(filepath.Join(s.stateDir, exitFile), b); err != nil {
 		log.G(ctx).WithError(err).Error("shim: record exit status")
@@ -243,9 +251,6 @@ func (s *shim) finish(ctx context.Context, exit ExitStatus) {
 	s.mu.Unlock()
 	s.hub.closeAll(b)
 	close(s.done)
-	if err := s.ctr.Destroy(); err != nil {
-		log.G(ctx).WithError(err).Warn("shim: destroy container")
-	}
 }
 
 // serve accepts daemon connections until the container has stopped and
