@@ -22,11 +22,8 @@ func runReaper(args []string) int {
 		return 1
 	}
 	sigs := make(chan os.Signal, 32)
-	signal.Notify(sigs) // unblocks what initsig.go blocked: pending signals arrive now
-	// The command starts through the C trampoline in initsig.go, which
-	// clears the signal mask this process inherited before it execs.
-	cmd := exec.Command("/proc/self/exe", args...)
-	cmd.Env = append(os.Environ(), initExecEnv)
+	signal.Notify(sigs)
+	cmd := exec.Command(args[0], args[1:]...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 	if err := cmd.Start(); err != nil {
 		fmt.Fprintf(os.Stderr, "docker-init: %v\n", err)

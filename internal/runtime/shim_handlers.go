@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -78,6 +79,7 @@ func (s *shim) start() (int, error) {
 	if err := s.ctr.Exec(); err != nil {
 		return 0, fmt.Errorf("exec container process: %w", err)
 	}
+	awaitExecve(s.pid)
 	s.status, s.startedAt = StatusRunning, time.Now().UTC()
 	b, _ := json.Marshal(startedRecord{Pid: s.pid, StartedAt: s.startedAt})
 	if err := writeFileAtomic(filepath.Join(s.stateDir, startedFile), b); err != nil {
@@ -206,4 +208,32 @@ func sink(want bool, mu *sync.Mutex, w io.Writer, kind byte) io.Writer {
 		return io.Discard
 	}
 	return frameWriter{mu: mu, w: w, kind: kind}
+}
+
+// awaitExecve waits (briefly) until the container's command can take
+// signals. libcontainer's init, released by Exec, is the engine binary with
+// Go's signal handlers until it execs; docker-init (--init) is again the
+// engine binary until its reaper handles signals, which it does before it
+// starts its one child. A docker stop right after docker run -d would
+// otherwise make pid 1 exit with status 2 instead of reaching the command.
+func awaitExecve(pid int) {
+	deadline := time.Now().Add(time.Second)
+	for time.Now().Before(deadline) {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
+		if err != nil {
+			return
+		}
+		switch comm := strings.TrimSpace(string(b)); {
+		case strings.HasPrefix(comm, "runc:["):
+		case comm == "docker-init" && !hasChildren(pid):
+		default:
+			return
+		}
+		time.Sleep(200 * time.Microsecond)
+	}
+}
+
+func hasChildren(pid int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", pid, pid))
+	return err != nil || len(strings.TrimSpace(string(b))) > 0
 }
