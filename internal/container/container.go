@@ -29,6 +29,10 @@ type Container struct {
 	// ManualStop is set by docker stop so that restart policies (and
 	// unless-stopped at daemon start) respect it.
 	ManualStop bool
+	// Network is the container's network state: its endpoints (addresses
+	// while it runs) and its published ports. Nil before the first start
+	// and for containers without a network of their own.
+	Network *container.NetworkSettings `json:",omitempty"`
 
 	State State
 }
@@ -83,6 +87,10 @@ func (s *State) SetFailed(code int, err error, at time.Time) {
 func (c *Container) Clone() *Container {
 	cp := *c
 	cp.Args = append([]string(nil), c.Args...)
+	if c.Network != nil {
+		n := *c.Network
+		cp.Network = &n
+	}
 	if c.State.Health != nil {
 		h := *c.State.Health
 		h.Log = append([]*container.HealthcheckResult(nil), h.Log...)

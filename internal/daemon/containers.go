@@ -16,6 +16,7 @@ import (
 	ctr "github.com/dockerd-lite/dockerd-lite/internal/container"
 	"github.com/dockerd-lite/dockerd-lite/internal/errdefs"
 	"github.com/dockerd-lite/dockerd-lite/internal/events"
+	"github.com/dockerd-lite/dockerd-lite/internal/netns"
 	"github.com/dockerd-lite/dockerd-lite/internal/oci"
 )
 
@@ -155,7 +156,8 @@ func (d *Daemon) writeEtcFiles(c *ctr.Container) error {
 }
 
 // resolvConf is the host's resolv.conf with the container's overrides;
-// loopback nameservers are dropped (unreachable from the container).
+// loopback nameservers are dropped (unreachable from the container), and
+// without any left the container asks slirp4netns's DNS forwarder.
 func resolvConf(hc *container.HostConfig) string {
 	var ns, search, opts []string
 	if b, err := os.ReadFile("/etc/resolv.conf"); err == nil {
@@ -175,6 +177,9 @@ func resolvConf(hc *container.HostConfig) string {
 				opts = f[1:]
 			}
 		}
+	}
+	if len(ns) == 0 && !hc.NetworkMode.IsHost() {
+		ns = append(ns, netns.SlirpDNS) // slirp4netns forwards to the host's resolver
 	}
 	if len(hc.DNS) > 0 {
 		ns = ns[:0]

@@ -55,6 +55,16 @@ func (d *Daemon) start(ctx context.Context, c *ctr.Container) (err error) {
 			d.recordStartFailure(ctx, c, err)
 		}
 	}()
+	nc, err := d.connectNetwork(ctx, c)
+	if err != nil {
+		return err
+	}
+	c = nc
+	defer func() {
+		if err != nil {
+			c = d.disconnectNetwork(ctx, c)
+		}
+	}()
 	spec, err := d.containerSpec(ctx, c)
 	if err != nil {
 		return err
@@ -139,7 +149,11 @@ func (d *Daemon) updateExit(ctx context.Context, id string, st runtime.ExitStatu
 	}
 	var delay time.Duration
 	var restart bool
+	if cur, err := d.containers.Get(id); err == nil {
+		d.releaseEndpoints(ctx, cur) // ports are free once the exit is visible
+	}
 	c, err := d.containers.Update(id, func(c *ctr.Container) error {
+		clearNetwork(c)
 		ranFor := at.Sub(c.State.StartedAt)
 		c.State.SetExited(st.ExitCode, st.OOMKilled, at)
 		if st.Error != "" {
@@ -371,6 +385,7 @@ func (d *Daemon) remove(ctx context.Context, c *ctr.Container) error {
 		return fmt.Errorf("remove container %s: %w", c.ID, err)
 	}
 	d.unmountRootfs(ctx, c)
+	d.disconnectNetwork(ctx, c)
 	if err := d.images.RemoveLayer(ctx, c.LayerID); err != nil && !errdefs.IsNotFound(err) {
 		log.G(ctx).WithError(err).WithField("container", c.ID).Warn("remove container layer")
 	}

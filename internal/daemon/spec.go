@@ -39,7 +39,7 @@ func (d *Daemon) specOpt(c *ctr.Container, rootfs string) (runtime.SpecOpt, erro
 	if err != nil {
 		return runtime.SpecOpt{}, err
 	}
-	ns, err := d.namespaces(hc)
+	ns, err := d.namespaces(c)
 	if err != nil {
 		return runtime.SpecOpt{}, err
 	}
@@ -97,10 +97,11 @@ func resolveUser(rootfs, spec string, groupAdd []string) (*user.ExecUser, error)
 	return u, nil
 }
 
-// namespaces maps the PID, IPC, UTS and network modes. Until container
-// networking exists, a container gets its own network namespace with only
-// loopback (the "none" network).
-func (d *Daemon) namespaces(hc *container.HostConfig) (runtime.Namespaces, error) {
+// namespaces maps the PID, IPC, UTS and network modes. A bridge-mode
+// container joins the namespace the daemon made for it (connectNetwork);
+// "none" gets a new namespace with only loopback.
+func (d *Daemon) namespaces(c *ctr.Container) (runtime.Namespaces, error) {
+	hc := c.HostConfig
 	var ns runtime.Namespaces
 	var err error
 	if ns.PID, err = d.nsMode(string(hc.PidMode), "pid"); err != nil {
@@ -110,6 +111,10 @@ func (d *Daemon) namespaces(hc *container.HostConfig) (runtime.Namespaces, error
 		return ns, err
 	}
 	if ns.UTS, err = d.nsMode(string(hc.UTSMode), "uts"); err != nil {
+		return ns, err
+	}
+	if usesBridge(hc.NetworkMode) {
+		ns.Net, err = d.netnsPath(c.ID)
 		return ns, err
 	}
 	ns.Net, err = d.nsMode(string(hc.NetworkMode), "net")

@@ -1,0 +1,211 @@
+package e2e
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dockerd-lite/dockerd-lite/tests/e2e/harness"
+)
+
+// httpdScript serves "hello from <name>" on port 8080 with busybox httpd.
+func httpdScript(name string) string {
+	return "mkdir -p /www && echo hello from " + name + " > /www/index.html && exec httpd -f -p 8080 -h /www"
+}
+
+// freePort returns a TCP port that was free on 127.0.0.1 a moment ago.
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// httpGet polls url from the host until it answers with want.
+func httpGet(t *testing.T, url, want string) {
+	t.Helper()
+	c := http.Client{Timeout: 2 * time.Second}
+	monPoll(t, 15*time.Second, "GET "+url, func() (bool, string) {
+		res, err := c.Get(url)
+		if err != nil {
+			return false, err.Error()
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return strings.Contains(string(b), want), string(b)
+	})
+}
+
+func TestNetworkBridgeContainersReachEachOther(t *testing.T) {
+	d := monDaemon(t)
+	defer monRemoveAll(t, d)
+	img := d.LoadBusybox(t)
+	srv := monRun(t, d, httpdScript("srv"))
+	ip := monInspect(t, d, srv, "{{.NetworkSettings.Networks.bridge.IPAddress}}")
+	if !strings.HasPrefix(ip, "172.17.") {
+		t.Fatalf("server address %q is not on the default bridge", ip)
+	}
+	if legacy := monInspect(t, d, srv, "{{.NetworkSettings.IPAddress}}"); legacy != ip {
+		t.Errorf("NetworkSettings.IPAddress %q, want %q", legacy, ip)
+	}
+	if gw := monInspect(t, d, srv, "{{.NetworkSettings.Networks.bridge.Gateway}}"); gw != "172.17.0.1" {
+		t.Errorf("gateway %q", gw)
+	}
+	if mac := monInspect(t, d, srv, "{{.NetworkSettings.Networks.bridge.MacAddress}}"); !strings.HasPrefix(mac, "02:42:ac:11:") {
+		t.Errorf("mac %q", mac)
+	}
+	// busybox-static's wget crashes in its resolver; nc speaks HTTP/1.0 as well
+	get := fmt.Sprintf(`printf 'GET / HTTP/1.0\r\n\r\n' | nc %s 8080`, ip)
+	monPoll(t, 15*time.Second, "GET from a second container", func() (bool, string) {
+		r := d.Docker(t, "run", "--rm", img, "sh", "-c", get)
+		return strings.Contains(r.Stdout, "hello from srv"), r.String()
+	})
+	out := d.DockerOK(t, "run", "--rm", img, "sh", "-c", "cat /sys/class/net/eth0/mtu; ip route 2>/dev/null || route -n; cat /etc/resolv.conf")
+	if !strings.Contains(out, "65520") || !strings.Contains(out, "172.17.0.1") || !strings.Contains(out, "nameserver") {
+		t.Errorf("container network config:\n%s", out)
+	}
+	d.DockerOK(t, "stop", "-t", "0", srv)
+	if ip := monInspect(t, d, srv, "{{.NetworkSettings.Networks.bridge.IPAddress}}"); ip != "" && ip != "invalid IP" {
+		t.Errorf("stopped container still has address %q", ip)
+	}
+}
+
+func TestNetworkNoneHasOnlyLoopback(t *testing.T) {
+	d := monDaemon(t)
+	defer monRemoveAll(t, d)
+	img := d.LoadBusybox(t)
+	out := d.DockerOK(t, "run", "--rm", "--network", "none", img, "ls", "/sys/class/net")
+	if strings.Fields(out)[0] != "lo" || len(strings.Fields(out)) != 1 {
+		t.Errorf("interfaces with --network none: %q", out)
+	}
+}
+
+func TestNetworkPublishedPort(t *testing.T) {
+	d := monDaemon(t)
+	defer monRemoveAll(t, d)
+	port := freePort(t)
+	id := monRun(t, d, "-p", fmt.Sprintf("127.0.0.1:%d:8080", port), httpdScript("published"))
+	httpGet(t, fmt.Sprintf("http://127.0.0.1:%d/", port), "hello from published")
+	if out := strings.TrimSpace(d.DockerOK(t, "port", id, "8080/tcp")); out != fmt.Sprintf("127.0.0.1:%d", port) {
+		t.Errorf("docker port: %q", out)
+	}
+	d.DockerOK(t, "stop", "-t", "0", id)
+	if c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), time.Second); err == nil {
+		c.Close()
+		t.Error("published port still open after stop")
+	}
+}
+
+func TestNetworkPublishAllAndDockerPort(t *testing.T) {
+	d := monDaemon(t)
+	defer monRemoveAll(t, d)
+	id := monRun(t, d, "-P", "--expose", "8080", httpdScript("all"))
+	out := strings.TrimSpace(d.DockerOK(t, "port", id, "8080"))
+	_, port, ok := strings.Cut(strings.Fields(out)[0], ":")
+	if !ok || port == "" || port == "0" {
+		t.Fatalf("docker port: %q", out)
+	}
+	httpGet(t, "http://127.0.0.1:"+port+"/", "hello from all")
+	if ps := d.DockerOK(t, "ps", "--format", "{{.Ports}}", "--filter", "id="+id); !strings.Contains(ps, port+"->8080/tcp") {
+		t.Errorf("docker ps ports: %q", ps)
+	}
+}
+
+func TestNetworkPortInUseFailsCleanly(t *testing.T) {
+	d := monDaemon(t)
+	defer monRemoveAll(t, d)
+	img := d.LoadBusybox(t)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	busy := l.Addr().(*net.TCPAddr).Port
+	free := freePort(t)
+	r := d.Docker(t, "run", "-d", "--name", "inuse", "-p", fmt.Sprintf("127.0.0.1:%d:81", free),
+		"-p", fmt.Sprintf("127.0.0.1:%d:80", busy), img, "sleep", "100")
+	if r.ExitCode == 0 || !strings.Contains(r.Stderr, "address already in use") {
+		t.Fatalf("run with a busy port: %s", r)
+	}
+	if st := monInspect(t, d, "inuse", "{{.State.Status}}"); st == "running" {
+		t.Errorf("container state %q", st)
+	}
+	c, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", free))
+	if err != nil {
+		t.Fatalf("the other port stayed bound: %v", err)
+	}
+	c.Close()
+}
+
+func TestNetworkUDPEcho(t *testing.T) {
+	d := monDaemon(t)
+	defer monRemoveAll(t, d)
+	port := freePort(t)
+	echo := udpEchoBinary(t)
+	monRun(t, d, "-v", echo+":/udpecho:ro", "-p", fmt.Sprintf("127.0.0.1:%d:9999/udp", port), "exec /udpecho")
+	conn, err := net.Dial("udp", fmt.Sprintf("127.0.0.1:%d", port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	buf := make([]byte, 64)
+	monPoll(t, 15*time.Second, "udp echo", func() (bool, string) {
+		conn.Write([]byte("ping\n"))
+		conn.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
+		n, err := conn.Read(buf)
+		return err == nil && strings.Contains(string(buf[:n]), "ping"), fmt.Sprint(string(buf[:n]), err)
+	})
+}
+
+// udpEchoSource is a UDP echo server on port 9999 (busybox's nc has no UDP).
+const udpEchoSource = `package main
+
+import "net"
+
+func main() {
+	c, err := net.ListenPacket("udp", ":9999")
+	if err != nil {
+		panic(err)
+	}
+	b := make([]byte, 65536)
+	for {
+		n, a, err := c.ReadFrom(b)
+		if err != nil {
+			panic(err)
+		}
+		c.WriteTo(b[:n], a)
+	}
+}
+`
+
+// udpEchoBinary builds the static UDP echo server the container runs.
+func udpEchoBinary(t *testing.T) string {
+	t.Helper()
+	src := t.TempDir()
+	if err := os.WriteFile(filepath.Join(src, "main.go"), []byte(udpEchoSource), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(src, "go.mod"), []byte("module udpecho\n\ngo 1.21\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(harness.TempDir(t), "udpecho")
+	cmd := exec.Command("go", "build", "-o", out, ".")
+	cmd.Dir, cmd.Env = src, append(os.Environ(), "CGO_ENABLED=0", "GOFLAGS=")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("build udp echo: %v\n%s", err, b)
+	}
+	if err := os.Chmod(out, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
