@@ -18,6 +18,7 @@ type Backends struct {
 	System     SystemBackend
 	Images     ImageBackend
 	Containers ContainerBackend
+	Networks   NetworkBackend
 }
 
 // SystemBackend serves the daemon-wide endpoints. Implementations MUST be

@@ -86,10 +86,14 @@ func (d *Daemon) newContainer(opt api.ContainerCreateOptions, img oci.Image) (*c
 	if cfg.Hostname == "" {
 		cfg.Hostname = id[:12]
 	}
+	var err error
 	c := &ctr.Container{
 		ID: id, Name: name, Created: time.Now().UTC(), Image: opt.Config.Image, ImageID: img.ID,
 		Path: argv[0], Args: argv[1:], Config: &cfg, HostConfig: hc,
 		State: ctr.State{Status: container.StateCreated},
+	}
+	if c.Network, err = d.initialNetworks(hc.NetworkMode, opt.Networking); err != nil {
+		return nil, nil, err
 	}
 	dir := d.containers.Dir(id)
 	c.LogPath = filepath.Join(dir, id+"-json.log")

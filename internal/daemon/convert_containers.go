@@ -87,12 +87,6 @@ func validateHostConfig(hc *container.HostConfig) error {
 	if hc.AutoRemove && hc.RestartPolicy.Name != "" && hc.RestartPolicy.Name != "no" {
 		return errdefs.Errorf(errdefs.InvalidParameter, "can't create 'AutoRemove' container with restart policy")
 	}
-	for _, m := range []container.NetworkMode{hc.NetworkMode} {
-		if m.IsContainer() || m.IsHost() || m.IsNone() || m == "" || m == "default" || m == "bridge" {
-			continue
-		}
-		return errdefs.Errorf(errdefs.NotFound, "network %s not found", m)
-	}
 	return nil
 }
 

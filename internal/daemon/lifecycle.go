@@ -237,10 +237,21 @@ func (d *Daemon) stop(ctx context.Context, c *ctr.Container, opt api.StopOptions
 	case <-expired:
 	}
 	if err := d.signal(ctx, c, syscall.SIGKILL); err != nil && !d.exited(ctx, c.ID) {
-		return err
+		return exitedSoon(waitCh, err)
 	}
 	r := <-waitCh
 	return r.Err
+}
+
+// exitedSoon tolerates a kill that raced with the exit: the process is gone
+// but its exit (network teardown included) is still being recorded.
+func exitedSoon(waitCh <-chan ctr.WaitResult, err error) error {
+	select {
+	case r := <-waitCh:
+		return r.Err
+	case <-time.After(5 * time.Second):
+		return err
+	}
 }
 
 // exited reports whether the container's process is gone: a signal that

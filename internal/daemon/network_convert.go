@@ -21,7 +21,7 @@ func (d *Daemon) networkSettings(c *ctr.Container) *container.NetworkSettings {
 		}
 	}
 	if len(ns.Networks) == 0 && usesBridge(c.HostConfig.NetworkMode) && d.net != nil {
-		if nr, err := d.net.get(defaultNetwork); err == nil {
+		if nr, err := d.net.lookup(defaultNetwork); err == nil {
 			ns.Networks[defaultNetwork] = &network.EndpointSettings{NetworkID: nr.ID}
 		}
 	}

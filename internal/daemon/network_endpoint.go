@@ -7,69 +7,114 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"strconv"
 
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/network"
 
 	ctr "github.com/dockerd-lite/dockerd-lite/internal/container"
+	"github.com/dockerd-lite/dockerd-lite/internal/errdefs"
 	"github.com/dockerd-lite/dockerd-lite/internal/netns"
 )
 
-// connectNetwork gives a bridge-mode container its namespace, an address
-// on the default network and its published ports, and records them. On
-// error nothing is left set up.
+// connectNetwork gives a container with its own network a namespace, an
+// interface and address on each of its networks and its published ports,
+// and records them. On error nothing is left set up.
 func (d *Daemon) connectNetwork(ctx context.Context, c *ctr.Container) (_ *ctr.Container, err error) {
-	if !usesBridge(c.HostConfig.NetworkMode) {
+	if !ownNetNS(c.HostConfig.NetworkMode) {
 		return c, nil
 	}
 	if _, err := d.netnsPath(c.ID); err != nil {
 		return nil, err
 	}
-	nr, err := d.net.get(defaultNetwork)
-	if err != nil {
+	if _, err := d.net.sb.CreateNetNS(ctx, c.ID); err != nil {
 		return nil, err
 	}
-	ip, err := nr.pool.Allocate(netip.Addr{})
-	if err != nil {
-		return nil, err
-	}
+	eps := map[string]*network.EndpointSettings{}
 	defer func() {
 		if err != nil {
-			d.releaseNetwork(ctx, c.ID, []netip.Addr{ip})
+			d.releaseNetwork(ctx, c.ID, eps)
 		}
 	}()
-	ep, err := d.attachEndpoint(ctx, c, nr, ip)
-	if err != nil {
-		return nil, err
+	route := true
+	for i, name := range containerNetworks(c) {
+		var cfg *network.EndpointSettings
+		if c.Network != nil {
+			cfg = c.Network.Networks[name]
+		}
+		nr, err := d.net.lookup(name)
+		if err != nil {
+			return nil, err
+		}
+		ep, err := d.attachEndpoint(ctx, c, nr, cfg, "eth"+strconv.Itoa(i), route && !nr.Internal)
+		if err != nil {
+			return nil, err
+		}
+		route = route && nr.Internal
+		eps[nr.Name] = ep
 	}
-	ports, err := d.publishPorts(ctx, c, ip)
+	ports, err := d.publishPorts(ctx, c, firstAddr(eps))
 	if err != nil {
 		return nil, err
 	}
 	c, err = d.containers.Update(c.ID, func(c *ctr.Container) error {
-		c.Network = &container.NetworkSettings{SandboxID: ep.EndpointID, SandboxKey: d.net.sb.NetNSPath(c.ID),
-			Ports: ports, Networks: map[string]*network.EndpointSettings{nr.Name: ep}}
+		c.Network = &container.NetworkSettings{SandboxID: c.ID, SandboxKey: d.net.sb.NetNSPath(c.ID), Ports: ports, Networks: eps}
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	return c, d.writeHostsEntry(c, ip)
+	return c, d.writeHostsEntry(c, firstAddr(eps))
 }
 
-// attachEndpoint creates the namespace and the veth pair to nr's bridge.
-func (d *Daemon) attachEndpoint(ctx context.Context, c *ctr.Container, nr *netRecord, ip netip.Addr) (*network.EndpointSettings, error) {
-	sb := d.net.sb
-	if _, err := sb.CreateNetNS(ctx, c.ID); err != nil {
+// firstAddr is the address published ports forward to.
+func firstAddr(eps map[string]*network.EndpointSettings) netip.Addr {
+	var best string
+	for name := range eps {
+		if best == "" || name < best {
+			best = name
+		}
+	}
+	if best == "" {
+		return netip.Addr{}
+	}
+	return eps[best].IPAddress
+}
+
+// attachEndpoint allocates an address on nr and adds the interface.
+func (d *Daemon) attachEndpoint(ctx context.Context, c *ctr.Container, nr *netRecord, cfg *network.EndpointSettings, ifName string, route bool) (*network.EndpointSettings, error) {
+	if nr.pool == nil {
+		return nil, errdefs.Errorf(errdefs.InvalidParameter, "container cannot be connected to network %s", nr.Name)
+	}
+	var want netip.Addr
+	if cfg != nil && cfg.IPAMConfig != nil {
+		want = cfg.IPAMConfig.IPv4Address
+	}
+	if want.IsValid() && nr.Name == defaultNetwork {
+		return nil, errdefs.Errorf(errdefs.InvalidParameter, "user specified IP address is supported on user defined networks only")
+	}
+	ip, err := nr.pool.Allocate(want)
+	if err != nil {
 		return nil, err
 	}
-	bits := nr.pool.Subnet().Bits()
-	ifc := netns.Interface{Bridge: nr.Bridge, IfName: "eth0", Addr: netip.PrefixFrom(ip, bits), Gateway: nr.pool.Gateway()}
-	if err := sb.AddInterface(ctx, c.ID, ifc); err != nil {
+	ifc := netns.Interface{Bridge: nr.Bridge, IfName: ifName, Addr: netip.PrefixFrom(ip, nr.Subnet.Bits())}
+	if route {
+		ifc.Gateway = nr.Gateway
+	}
+	if err := d.net.sb.AddInterface(ctx, c.ID, ifc); err != nil {
+		nr.pool.Release(ip)
 		return nil, err
 	}
-	return &network.EndpointSettings{NetworkID: nr.ID, EndpointID: randomID(), Gateway: nr.pool.Gateway(),
-		IPAddress: ip, IPPrefixLen: bits, MacAddress: network.HardwareAddr(netns.MACFor(ip))}, nil
+	d.net.ifaces.Store(c.ID+"/"+nr.ID, ifName)
+	ep := &network.EndpointSettings{NetworkID: nr.ID, EndpointID: randomID(), Gateway: nr.Gateway,
+		IPAddress: ip, IPPrefixLen: nr.Subnet.Bits(), MacAddress: network.HardwareAddr(netns.MACFor(ip))}
+	if cfg != nil {
+		ep.Aliases, ep.IPAMConfig, ep.Links = cfg.Aliases, cfg.IPAMConfig, cfg.Links
+	}
+	if nr.Name != defaultNetwork {
+		ep.DNSNames = append([]string{c.Name, c.ID[:12]}, ep.Aliases...)
+	}
+	return ep, nil
 }
 
 // disconnectNetwork tears the container's network down after it stopped
@@ -93,15 +138,11 @@ func (d *Daemon) releaseEndpoints(ctx context.Context, c *ctr.Container) {
 	if c.Network == nil || d.net == nil || d.net.sb == nil {
 		return
 	}
-	var addrs []netip.Addr
-	for _, ep := range c.Network.Networks {
-		addrs = append(addrs, ep.IPAddress)
-	}
-	d.releaseNetwork(ctx, c.ID, addrs)
+	d.releaseNetwork(ctx, c.ID, c.Network.Networks)
 }
 
 // clearNetwork drops the operational data from the record: the networks
-// stay, without addresses, as Docker shows a stopped container.
+// stay with their configuration, as Docker shows a stopped container.
 func clearNetwork(c *ctr.Container) {
 	if c.Network == nil {
 		return
@@ -109,23 +150,37 @@ func clearNetwork(c *ctr.Container) {
 	c.Network.Ports, c.Network.SandboxID, c.Network.SandboxKey = nil, "", ""
 	nets := map[string]*network.EndpointSettings{}
 	for name, ep := range c.Network.Networks {
-		nets[name] = &network.EndpointSettings{NetworkID: ep.NetworkID, Aliases: ep.Aliases}
+		nets[name] = endpointConfig(ep)
 	}
 	c.Network.Networks = nets
 }
 
+// endpointConfig keeps the user's part of an endpoint.
+func endpointConfig(ep *network.EndpointSettings) *network.EndpointSettings {
+	if ep == nil {
+		return &network.EndpointSettings{}
+	}
+	return &network.EndpointSettings{NetworkID: ep.NetworkID, Aliases: ep.Aliases, IPAMConfig: ep.IPAMConfig, Links: ep.Links}
+}
+
 // releaseNetwork undoes connectNetwork's steps; each is idempotent.
-func (d *Daemon) releaseNetwork(ctx context.Context, id string, addrs []netip.Addr) {
+func (d *Daemon) releaseNetwork(ctx context.Context, id string, eps map[string]*network.EndpointSettings) {
 	d.unpublishPorts(id)
 	logErr(ctx, d.net.sb.DeleteNetNS(ctx, id), "remove container network namespace")
-	nr, err := d.net.get(defaultNetwork)
-	if err != nil {
+	for name, ep := range eps {
+		d.releaseAddr(id, name, ep)
+	}
+}
+
+// releaseAddr returns one endpoint's address to its network's pool.
+func (d *Daemon) releaseAddr(id, name string, ep *network.EndpointSettings) {
+	nr, err := d.net.lookup(name)
+	if err != nil || ep == nil {
 		return
 	}
-	for _, a := range addrs {
-		if a.IsValid() {
-			nr.pool.Release(a)
-		}
+	d.net.ifaces.Delete(id + "/" + nr.ID)
+	if ep.IPAddress.IsValid() && nr.pool != nil {
+		nr.pool.Release(ep.IPAddress)
 	}
 }
 
@@ -133,6 +188,9 @@ func (d *Daemon) releaseNetwork(ctx context.Context, id string, addrs []netip.Ad
 func (d *Daemon) writeHostsEntry(c *ctr.Container, ip netip.Addr) error {
 	if err := d.writeEtcFiles(c); err != nil {
 		return err
+	}
+	if !ip.IsValid() {
+		return nil
 	}
 	f, err := os.OpenFile(c.HostsPath, os.O_APPEND|os.O_WRONLY, 0o644)
 	if err != nil {

@@ -113,7 +113,7 @@ func (d *Daemon) namespaces(c *ctr.Container) (runtime.Namespaces, error) {
 	if ns.UTS, err = d.nsMode(string(hc.UTSMode), "uts"); err != nil {
 		return ns, err
 	}
-	if usesBridge(hc.NetworkMode) {
+	if ownNetNS(hc.NetworkMode) {
 		ns.Net, err = d.netnsPath(c.ID)
 		return ns, err
 	}

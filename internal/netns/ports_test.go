@@ -22,7 +22,7 @@ func TestPublishForwardsTCPAndUDPAndFreesPorts(t *testing.T) {
 	}
 	defer sb.Close()
 	gw := netip.MustParsePrefix("10.98.0.1/24")
-	if err := sb.EnsureBridge(ctx, "br-ports", gw); err != nil {
+	if err := sb.EnsureBridge(ctx, "br-ports", gw, true); err != nil {
 		t.Fatal(err)
 	}
 	target := netip.MustParseAddr("10.98.0.2")

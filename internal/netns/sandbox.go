@@ -120,8 +120,9 @@ func (s *Sandbox) configure() error {
 }
 
 // EnsureBridge creates (or keeps) the bridge name with the gateway
-// address gw on subnet, and masquerades the subnet out of tap0.
-func (s *Sandbox) EnsureBridge(ctx context.Context, name string, gw netip.Prefix) error {
+// address gw on subnet; with masquerade set, the subnet reaches the
+// outside through tap0.
+func (s *Sandbox) EnsureBridge(ctx context.Context, name string, gw netip.Prefix, masquerade bool) error {
 	err := s.withHandle(func(h *netlink.Handle) error {
 		link, err := h.LinkByName(name)
 		if err != nil {
@@ -139,6 +140,9 @@ func (s *Sandbox) EnsureBridge(ctx context.Context, name string, gw netip.Prefix
 	})
 	if err != nil {
 		return err
+	}
+	if !masquerade {
+		return nil
 	}
 	return s.addMasquerade(gw.Masked())
 }

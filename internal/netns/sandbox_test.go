@@ -26,10 +26,10 @@ func TestSandboxBridgeConnectsContainers(t *testing.T) {
 		t.Error("slirp4netns is installed but the sandbox has no outbound access")
 	}
 	gw := netip.MustParsePrefix("10.99.0.1/24")
-	if err := sb.EnsureBridge(ctx, "br-test", gw); err != nil {
+	if err := sb.EnsureBridge(ctx, "br-test", gw, true); err != nil {
 		t.Fatal(err)
 	}
-	if err := sb.EnsureBridge(ctx, "br-test", gw); err != nil {
+	if err := sb.EnsureBridge(ctx, "br-test", gw, true); err != nil {
 		t.Fatalf("second EnsureBridge: %v", err)
 	}
 	for i, id := range []string{"aaaaaaaaaaaaaaaa", "bbbbbbbbbbbbbbbb"} {

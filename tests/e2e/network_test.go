@@ -209,3 +209,68 @@ func udpEchoBinary(t *testing.T) string {
 	}
 	return out
 }
+
+func TestNetworkUserDefinedLifecycle(t *testing.T) {
+	d := monDaemon(t)
+	defer monRemoveAll(t, d)
+	img := d.LoadBusybox(t)
+	id := strings.TrimSpace(d.DockerOK(t, "network", "create", "--subnet", "10.77.0.0/24", "--label", "team=a", "appnet"))
+	if r := d.Docker(t, "network", "create", "appnet"); r.ExitCode == 0 || !strings.Contains(r.Stderr, "already exists") {
+		t.Errorf("duplicate create: %s", r)
+	}
+	ls := d.DockerOK(t, "network", "ls", "--format", "{{.Name}} {{.Driver}}")
+	for _, want := range []string{"appnet bridge", "bridge bridge", "host host", "none null"} {
+		if !strings.Contains(ls, want) {
+			t.Errorf("network ls lacks %q:\n%s", want, ls)
+		}
+	}
+	if out := d.DockerOK(t, "network", "ls", "-q", "--filter", "label=team=a"); !strings.HasPrefix(id, strings.TrimSpace(out)) || strings.TrimSpace(out) == "" {
+		t.Errorf("label filter: %q (id %s)", out, id)
+	}
+	srv := monRun(t, d, "--network", "appnet", "--ip", "10.77.0.50", httpdScript("appnet"))
+	if ip := monInspect(t, d, srv, "{{.NetworkSettings.Networks.appnet.IPAddress}}"); ip != "10.77.0.50" {
+		t.Fatalf("address on appnet: %q", ip)
+	}
+	get := `printf 'GET / HTTP/1.0\r\n\r\n' | nc 10.77.0.50 8080`
+	monPoll(t, 15*time.Second, "GET on the user network", func() (bool, string) {
+		r := d.Docker(t, "run", "--rm", "--network", "appnet", img, "sh", "-c", get)
+		return strings.Contains(r.Stdout, "hello from appnet"), r.String()
+	})
+	if out := d.DockerOK(t, "network", "inspect", "-f", "{{range .Containers}}{{.IPv4Address}}{{end}} {{range .IPAM.Config}}{{.Subnet}}{{end}}", "appnet"); strings.TrimSpace(out) != "10.77.0.50/24 10.77.0.0/24" {
+		t.Errorf("network inspect: %q", out)
+	}
+	if r := d.Docker(t, "network", "rm", "appnet"); r.ExitCode == 0 || !strings.Contains(r.Stderr, "active endpoints") {
+		t.Errorf("rm in use: %s", r)
+	}
+	d.DockerOK(t, "rm", "-f", srv)
+	d.DockerOK(t, "network", "rm", "appnet")
+	if r := d.Docker(t, "network", "inspect", "appnet"); r.ExitCode == 0 {
+		t.Errorf("inspect after rm: %s", r)
+	}
+}
+
+func TestNetworkConnectRunningContainer(t *testing.T) {
+	d := monDaemon(t)
+	defer monRemoveAll(t, d)
+	d.DockerOK(t, "network", "create", "--subnet", "10.78.0.0/24", "side")
+	defer d.Docker(t, "network", "rm", "side")
+	id := monRun(t, d, "sleep 1000")
+	d.DockerOK(t, "network", "connect", "side", id)
+	ip := monInspect(t, d, id, "{{.NetworkSettings.Networks.side.IPAddress}}")
+	if !strings.HasPrefix(ip, "10.78.0.") {
+		t.Fatalf("address after connect: %q", ip)
+	}
+	out := d.DockerOK(t, "exec", id, "ls", "/sys/class/net")
+	if !strings.Contains(out, "eth1") {
+		t.Errorf("no eth1 after connect: %q", out)
+	}
+	d.DockerOK(t, "network", "disconnect", "side", id)
+	if out := d.DockerOK(t, "exec", id, "ls", "/sys/class/net"); strings.Contains(out, "eth1") {
+		t.Errorf("eth1 left after disconnect: %q", out)
+	}
+	d.DockerOK(t, "network", "create", "unused")
+	pruned := d.DockerOK(t, "network", "prune", "-f")
+	if !strings.Contains(pruned, "unused") || !strings.Contains(pruned, "side") {
+		t.Errorf("prune: %q", pruned)
+	}
+}
