@@ -44,6 +44,7 @@ type netRecord struct {
 	Labels     map[string]string
 	Options    map[string]string
 	pool       *netns.Pool
+	dns        *netns.DNSServer // user-defined networks only
 }
 
 // predefined reports whether the network is one the daemon made itself.
@@ -105,6 +106,10 @@ func (d *Daemon) bringUp(ctx context.Context, r *netRecord) error {
 	r.pool, r.Gateway = pool, pool.Gateway()
 	gw := netip.PrefixFrom(pool.Gateway(), pool.Subnet().Bits())
 	if err := d.net.sb.EnsureBridge(ctx, r.Bridge, gw, !r.Internal); err != nil {
+		return err
+	}
+	if err := d.startDNS(ctx, r); err != nil {
+		logErr(ctx, d.net.sb.RemoveBridge(ctx, r.Bridge, r.Subnet), "remove bridge")
 		return err
 	}
 	d.net.mu.Lock()

@@ -158,6 +158,9 @@ func (d *Daemon) dropNetwork(ctx context.Context, r *netRecord) {
 	d.net.mu.Lock()
 	delete(d.net.byID, r.ID)
 	d.net.mu.Unlock()
+	if r.dns != nil {
+		r.dns.Close()
+	}
 	logErr(ctx, d.net.sb.RemoveBridge(ctx, r.Bridge, r.Subnet), "remove bridge")
 }
 

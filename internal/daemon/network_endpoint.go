@@ -64,7 +64,10 @@ func (d *Daemon) connectNetwork(ctx context.Context, c *ctr.Container) (_ *ctr.C
 	if err != nil {
 		return nil, err
 	}
-	return c, d.writeHostsEntry(c, firstAddr(eps))
+	if err := d.writeHostsEntry(c, firstAddr(eps)); err != nil {
+		return c, err
+	}
+	return c, d.embeddedResolvConf(c)
 }
 
 // firstAddr is the address published ports forward to.

@@ -274,3 +274,26 @@ func TestNetworkConnectRunningContainer(t *testing.T) {
 		t.Errorf("prune: %q", pruned)
 	}
 }
+
+func TestNetworkEmbeddedDNS(t *testing.T) {
+	d := monDaemon(t)
+	defer monRemoveAll(t, d)
+	img := d.LoadBusybox(t)
+	d.DockerOK(t, "network", "create", "--subnet", "10.79.0.0/24", "dnsnet")
+	defer d.Docker(t, "network", "rm", "dnsnet")
+	srv := monRun(t, d, "--network", "dnsnet", "--name", "web", "--network-alias", "api", httpdScript("web"))
+	ip := monInspect(t, d, srv, "{{.NetworkSettings.Networks.dnsnet.IPAddress}}")
+	for _, name := range []string{"web", "api", srv[:12]} {
+		out := d.DockerOK(t, "run", "--rm", "--network", "dnsnet", img, "nslookup", name)
+		if !strings.Contains(out, ip) {
+			t.Errorf("nslookup %s: want %s in\n%s", name, ip, out)
+		}
+	}
+	resolv := d.DockerOK(t, "run", "--rm", "--network", "dnsnet", img, "cat", "/etc/resolv.conf")
+	if !strings.Contains(resolv, "nameserver 10.79.0.1") {
+		t.Errorf("resolv.conf on a user network:\n%s", resolv)
+	}
+	if r := d.Docker(t, "run", "--rm", "--network", "dnsnet", img, "nslookup", "nosuchcontainer"); r.ExitCode == 0 || strings.Contains(r.Stdout, "Name:") {
+		t.Errorf("unknown name resolved: %s", r)
+	}
+}
