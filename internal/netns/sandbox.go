@@ -141,6 +141,9 @@ func (s *Sandbox) EnsureBridge(ctx context.Context, name string, gw netip.Prefix
 	if err != nil {
 		return err
 	}
+	if err := s.isolate(name, !masquerade); err != nil {
+		return err
+	}
 	if !masquerade {
 		return nil
 	}
@@ -158,6 +161,9 @@ func (s *Sandbox) RemoveBridge(ctx context.Context, name string, subnet netip.Pr
 	})
 	if err != nil {
 		return fmt.Errorf("remove bridge %s: %w", name, err)
+	}
+	if err := s.unisolate(name); err != nil {
+		return err
 	}
 	return s.removeMasquerade(subnet.Masked())
 }

@@ -110,3 +110,49 @@ func checkTCP(t *testing.T, serverNS, clientNS, addr string) {
 		t.Fatalf("read %q: %v", b, err)
 	}
 }
+
+func TestSandboxIsolatesBridges(t *testing.T) {
+	if !inDaemonNS(t) {
+		return
+	}
+	ctx := t.Context()
+	sb, err := OpenSandbox(ctx, SandboxOpt{Root: filepath.Join(t.TempDir(), "net"), Slirp4netns: "/nonexistent"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sb.Close()
+	nets := map[string]string{"br-one": "10.95.0.1/24", "br-two": "10.96.0.1/24"}
+	ids := map[string]string{"br-one": "eeeeeeeeeeee", "br-two": "ffffffffffff"}
+	for br, gw := range nets {
+		p := netip.MustParsePrefix(gw)
+		if err := sb.EnsureBridge(ctx, br, p, true); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := sb.CreateNetNS(ctx, ids[br]); err != nil {
+			t.Fatal(err)
+		}
+		defer sb.DeleteNetNS(ctx, ids[br])
+		addr := netip.PrefixFrom(p.Addr().Next(), 24)
+		if err := sb.AddInterface(ctx, ids[br], Interface{Bridge: br, IfName: "eth0", Addr: addr, Gateway: p.Addr()}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var l net.Listener
+	if err := inNetNS(sb.NetNSPath(ids["br-two"]), func() (err error) { l, err = net.Listen("tcp", ":7100"); return err }); err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	err = inNetNS(sb.NetNSPath(ids["br-one"]), func() error {
+		c, err := net.DialTimeout("tcp", "10.96.0.2:7100", time.Second)
+		if err == nil {
+			c.Close()
+		}
+		return err
+	})
+	if err == nil {
+		t.Error("a container reached another network's container")
+	}
+	if err := sb.RemoveBridge(ctx, "br-one", netip.MustParsePrefix(nets["br-one"])); err != nil {
+		t.Fatal(err)
+	}
+}

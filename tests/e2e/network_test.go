@@ -297,3 +297,61 @@ func TestNetworkEmbeddedDNS(t *testing.T) {
 		t.Errorf("unknown name resolved: %s", r)
 	}
 }
+
+// netDaemon starts a daemon of its own with extra flags (see monDaemon).
+func netDaemon(t *testing.T, args ...string) *harness.Daemon {
+	t.Helper()
+	root, err := os.MkdirTemp("", "dln")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := harness.Identity().Chown(root); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(root) })
+	d := harness.NewDaemon(t, harness.Options{Args: append([]string{"--exec-root", root}, args...)})
+	d.Start(t)
+	return d
+}
+
+func TestNetworkHostLoopbackFlag(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "hello from the host") })}
+	go srv.Serve(l)
+	defer srv.Close()
+	get := fmt.Sprintf(`printf 'GET / HTTP/1.0\r\n\r\n' | nc -w 3 10.0.2.2 %d`, l.Addr().(*net.TCPAddr).Port)
+	for _, allow := range []bool{false, true} {
+		var args []string
+		if allow {
+			args = []string{"--allow-host-loopback"}
+		}
+		d := netDaemon(t, args...)
+		img := d.LoadBusybox(t)
+		r := d.Docker(t, "run", "--rm", img, "sh", "-c", get)
+		if got := strings.Contains(r.Stdout, "hello from the host"); got != allow {
+			t.Errorf("allow-host-loopback=%v: reached the host: %v\n%s", allow, got, r)
+		}
+		monRemoveAll(t, d)
+	}
+}
+
+func TestNetworkEvents(t *testing.T) {
+	d := monDaemon(t)
+	defer monRemoveAll(t, d)
+	since := time.Now().Add(-time.Second).Unix()
+	d.DockerOK(t, "network", "create", "evnet")
+	id := monRun(t, d, "sleep 1000")
+	d.DockerOK(t, "network", "connect", "evnet", id)
+	d.DockerOK(t, "network", "disconnect", "evnet", id)
+	d.DockerOK(t, "network", "rm", "evnet")
+	out := d.DockerOK(t, "events", "--since", fmt.Sprint(since), "--until", fmt.Sprint(time.Now().Unix()+1),
+		"--filter", "type=network", "--format", "{{.Action}} {{.Actor.Attributes.name}}")
+	for _, want := range []string{"create evnet", "connect evnet", "disconnect evnet", "destroy evnet"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("events lack %q:\n%s", want, out)
+		}
+	}
+}
