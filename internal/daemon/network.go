@@ -232,3 +232,16 @@ func (d *Daemon) initialNetworks(mode container.NetworkMode, cfg *network.Networ
 	ep.NetworkID = nr.ID
 	return &container.NetworkSettings{Networks: map[string]*network.EndpointSettings{nr.Name: ep}}, nil
 }
+
+// warnLostNetwork says what a re-adopted container lost and drops its
+// addresses from the record: its namespace
+// belongs to the previous daemon's user namespace, which this daemon may
+// not manage, and its bridge was in the previous sandbox.
+func (d *Daemon) warnLostNetwork(ctx context.Context, c *ctr.Container) {
+	if c.Network != nil && len(c.Network.Networks) > 0 && ownNetNS(c.HostConfig.NetworkMode) {
+		log.G(ctx).WithField("container", c.ID).Warn("re-adopted container keeps running without its network and published ports; restart it to reconnect")
+		// its old addresses are not this daemon's to release
+		_, err := d.containers.Update(c.ID, func(c *ctr.Container) error { clearNetwork(c); return nil })
+		logErr(ctx, err, "record lost network")
+	}
+}
