@@ -30,10 +30,12 @@ func (d *Daemon) connectNetwork(ctx context.Context, c *ctr.Container) (_ *ctr.C
 	if _, err := d.net.sb.CreateNetNS(ctx, c.ID); err != nil {
 		return nil, err
 	}
-	eps := map[string]*network.EndpointSettings{}
+	eps, id := map[string]*network.EndpointSettings{}, c.ID
 	defer func() {
 		if err != nil {
-			d.releaseNetwork(ctx, c.ID, eps)
+			d.releaseNetwork(ctx, id, eps)
+			_, uerr := d.containers.Update(id, func(c *ctr.Container) error { clearNetwork(c); return nil })
+			logErr(ctx, uerr, "record network teardown")
 		}
 	}()
 	route := true
@@ -65,6 +67,9 @@ func (d *Daemon) connectNetwork(ctx context.Context, c *ctr.Container) (_ *ctr.C
 		return nil, err
 	}
 	if err := d.writeHostsEntry(c, firstAddr(eps)); err != nil {
+		return c, err
+	}
+	if err := d.writeLinkHosts(c); err != nil {
 		return c, err
 	}
 	return c, d.embeddedResolvConf(c)

@@ -49,7 +49,7 @@ func (d *Daemon) specOpt(c *ctr.Container, rootfs string) (runtime.SpecOpt, erro
 	}
 	opt := runtime.SpecOpt{
 		Rootfs: rootfs, ReadonlyRootfs: hc.ReadonlyRootfs, Args: append([]string{c.Path}, c.Args...),
-		Env: cfg.Env, Cwd: cfg.WorkingDir, Tty: cfg.Tty, UID: uint32(u.Uid), GID: uint32(u.Gid),
+		Env: append(append([]string{}, cfg.Env...), d.linkEnv(c)...), Cwd: cfg.WorkingDir, Tty: cfg.Tty, UID: uint32(u.Uid), GID: uint32(u.Gid),
 		Hostname: cfg.Hostname, Domainname: cfg.Domainname, CapAdd: hc.CapAdd, CapDrop: hc.CapDrop,
 		Privileged: hc.Privileged, Sysctls: hc.Sysctls, ShmSize: hc.ShmSize, Namespaces: ns, Mounts: mounts,
 		HostsPath: c.HostsPath, HostnamePath: c.HostnamePath, ResolvConfPath: c.ResolvConfPath,

@@ -355,3 +355,17 @@ func TestNetworkEvents(t *testing.T) {
 		}
 	}
 }
+
+func TestNetworkLegacyLink(t *testing.T) {
+	d := monDaemon(t)
+	defer monRemoveAll(t, d)
+	img := d.LoadBusybox(t)
+	srv := monRun(t, d, "--name", "db", "--expose", "8080", "-e", "SECRET=s3", httpdScript("db"))
+	ip := monInspect(t, d, srv, "{{.NetworkSettings.Networks.bridge.IPAddress}}")
+	out := d.DockerOK(t, "run", "--rm", "--link", "db:database", img, "sh", "-c", "cat /etc/hosts; env")
+	for _, want := range []string{ip + "\tdatabase", "DATABASE_PORT=tcp://" + ip + ":8080", "DATABASE_PORT_8080_TCP_ADDR=" + ip, "DATABASE_ENV_SECRET=s3", "DATABASE_NAME=/"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("link: %q missing in\n%s", want, out)
+		}
+	}
+}
