@@ -148,6 +148,9 @@ func (d *Daemon) writeEtcFiles(c *ctr.Container) error {
 		if !ok {
 			return errdefs.Errorf(errdefs.InvalidParameter, "invalid extra host %q: use host:ip", h)
 		}
+		if ip == "host-gateway" {
+			ip = netns.SlirpHostGateway // the host, through slirp4netns (loopback only with --allow-host-loopback)
+		}
 		hosts += ip + "\t" + name + "\n"
 	}
 	files := map[string]string{c.HostnamePath: c.Config.Hostname + "\n", c.HostsPath: hosts, c.ResolvConfPath: resolvConf(c.HostConfig)}

@@ -20,7 +20,9 @@ const (
 	SlirpMTU = 65520
 	// SlirpDNS is slirp4netns's DNS forwarder, reachable from containers.
 	SlirpDNS = "10.0.2.3"
-	tapName  = "tap0"
+	// SlirpHostGateway is slirp4netns's gateway: the host's addresses.
+	SlirpHostGateway = "10.0.2.2"
+	tapName          = "tap0"
 )
 
 // SandboxOpt configures OpenSandbox.

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -67,7 +68,7 @@ func TestNetworkBridgeContainersReachEachOther(t *testing.T) {
 	// busybox-static's wget crashes in its resolver; nc speaks HTTP/1.0 as well
 	get := fmt.Sprintf(`printf 'GET / HTTP/1.0\r\n\r\n' | nc %s 8080`, ip)
 	monPoll(t, 15*time.Second, "GET from a second container", func() (bool, string) {
-		r := d.Docker(t, "run", "--rm", img, "sh", "-c", get)
+		r := d.Docker(t, "run", "--rm", "--add-host", "hostbox:host-gateway", img, "sh", "-c", get)
 		return strings.Contains(r.Stdout, "hello from srv"), r.String()
 	})
 	out := d.DockerOK(t, "run", "--rm", img, "sh", "-c", "cat /sys/class/net/eth0/mtu; ip route 2>/dev/null || route -n; cat /etc/resolv.conf")
@@ -322,7 +323,7 @@ func TestNetworkHostLoopbackFlag(t *testing.T) {
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "hello from the host") })}
 	go srv.Serve(l)
 	defer srv.Close()
-	get := fmt.Sprintf(`printf 'GET / HTTP/1.0\r\n\r\n' | nc -w 3 10.0.2.2 %d`, l.Addr().(*net.TCPAddr).Port)
+	get := fmt.Sprintf(`grep -q '^10.0.2.2\s*hostbox' /etc/hosts && printf 'GET / HTTP/1.0\r\n\r\n' | nc -w 3 10.0.2.2 %d`, l.Addr().(*net.TCPAddr).Port)
 	for _, allow := range []bool{false, true} {
 		var args []string
 		if allow {
@@ -330,7 +331,7 @@ func TestNetworkHostLoopbackFlag(t *testing.T) {
 		}
 		d := netDaemon(t, args...)
 		img := d.LoadBusybox(t)
-		r := d.Docker(t, "run", "--rm", img, "sh", "-c", get)
+		r := d.Docker(t, "run", "--rm", "--add-host", "hostbox:host-gateway", img, "sh", "-c", get)
 		if got := strings.Contains(r.Stdout, "hello from the host"); got != allow {
 			t.Errorf("allow-host-loopback=%v: reached the host: %v\n%s", allow, got, r)
 		}
@@ -368,4 +369,81 @@ func TestNetworkLegacyLink(t *testing.T) {
 			t.Errorf("link: %q missing in\n%s", want, out)
 		}
 	}
+}
+
+// BenchmarkPublishedPortThroughput sends 256 MiB per iteration from the
+// host through a published port into a container that discards it.
+func BenchmarkPublishedPortThroughput(b *testing.B) {
+	d := harness.NewDaemon(b, harness.Options{})
+	d.Start(b)
+	img := d.LoadBusybox(b)
+	port := freePortB(b)
+	id := strings.TrimSpace(d.DockerOK(b, "run", "-d", "-p", fmt.Sprintf("127.0.0.1:%d:8080", port), img, "nc", "-ll", "-p", "8080", "-e", "sh", "-c", "cat > /dev/null"))
+	defer d.Docker(b, "rm", "-f", id)
+	buf := make([]byte, 1<<20)
+	const size = 256 << 20
+	b.SetBytes(size)
+	b.ResetTimer()
+	for range b.N {
+		c := dialRetry(b, fmt.Sprintf("127.0.0.1:%d", port))
+		for sent := 0; sent < size; sent += len(buf) {
+			if _, err := c.Write(buf); err != nil {
+				b.Fatal(err)
+			}
+		}
+		c.(*net.TCPConn).CloseWrite()
+		io.Copy(io.Discard, c) // until the container closes: all data arrived
+		c.Close()
+	}
+}
+
+// BenchmarkPublishedPortConnect measures one HTTP/1.0 request (connection
+// setup, splice, teardown) through a published port.
+func BenchmarkPublishedPortConnect(b *testing.B) {
+	d := harness.NewDaemon(b, harness.Options{})
+	d.Start(b)
+	img := d.LoadBusybox(b)
+	port := freePortB(b)
+	id := strings.TrimSpace(d.DockerOK(b, "run", "-d", "-p", fmt.Sprintf("127.0.0.1:%d:8080", port), img, "sh", "-c", httpdScript("bench")))
+	defer d.Docker(b, "rm", "-f", id)
+	url := fmt.Sprintf("http://127.0.0.1:%d/", port)
+	c := http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 5 * time.Second}
+	dialRetry(b, fmt.Sprintf("127.0.0.1:%d", port)).Close()
+	b.ResetTimer()
+	for range b.N {
+		res, err := c.Get(url)
+		if err != nil {
+			b.Fatal(err)
+		}
+		io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+	}
+}
+
+func freePortB(b *testing.B) int {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// dialRetry connects once the container listens (a connection to a port
+// nothing listens on is closed at once by the forwarder).
+func dialRetry(b *testing.B, addr string) net.Conn {
+	for range 100 {
+		c, err := net.Dial("tcp", addr)
+		if err == nil {
+			c.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
+			if _, err := c.Read(make([]byte, 1)); errors.Is(err, os.ErrDeadlineExceeded) {
+				c.SetReadDeadline(time.Time{})
+				return c
+			}
+			c.Close()
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	b.Fatalf("%s never accepted", addr)
+	return nil
 }
