@@ -197,7 +197,7 @@ func containerNetworks(c *ctr.Container) []string {
 			names = append(names, name)
 		}
 	}
-	if len(names) == 0 && usesBridge(c.HostConfig.NetworkMode) {
+	if c.Network == nil && usesBridge(c.HostConfig.NetworkMode) { // a record from before networking
 		names = []string{defaultNetwork}
 	}
 	sort.Strings(names)
