@@ -1,7 +1,6 @@
 package netns
 
 import (
-	"fmt"
 	"net"
 	"net/netip"
 	"sync"
@@ -110,13 +109,4 @@ func broadcast(p netip.Prefix) netip.Addr {
 func MACFor(a netip.Addr) net.HardwareAddr {
 	b := a.As4()
 	return net.HardwareAddr{0x02, 0x42, b[0], b[1], b[2], b[3]}
-}
-
-// ParsePrefix parses "a.b.c.d/n" for API input, as an invalid parameter.
-func ParsePrefix(s string) (netip.Prefix, error) {
-	p, err := netip.ParsePrefix(s)
-	if err != nil {
-		return netip.Prefix{}, errdefs.InvalidParameter(fmt.Errorf("invalid subnet %s: %w", s, err))
-	}
-	return p, nil
 }
