@@ -46,7 +46,7 @@ func serve(ctx context.Context, h handoff) error {
 	reqCtx, endRequests := context.WithCancel(ctx)
 	defer endRequests()
 	srv := api.New(api.Opt{
-		Backends:    api.Backends{System: d, Images: d, Containers: d, Volumes: d},
+		Backends:    api.Backends{System: d, Images: d, Containers: d, Volumes: d, Networks: d},
 		CORSOrigin:  func() string { return d.Config().CorsHeaders },
 		BaseContext: reqCtx,
 	})

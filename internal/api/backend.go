@@ -19,6 +19,7 @@ type Backends struct {
 	Images     ImageBackend
 	Containers ContainerBackend
 	Volumes    VolumeBackend
+	Networks   NetworkBackend
 }
 
 // SystemBackend serves the daemon-wide endpoints. Implementations MUST be

@@ -36,8 +36,45 @@ func containerSummariesForAPI(list []container.Summary, api string) []container.
 	return list
 }
 
-func containerInspectForAPI(c container.InspectResponse, api string) container.InspectResponse {
-	return c
+// containerInspectForAPI adds, before API 1.52, NetworkSettings' top-level
+// fields that mirror the default network's endpoint.
+func containerInspectForAPI(c container.InspectResponse, api string) any {
+	if versions.GreaterThanOrEqualTo(api, "1.52") || c.NetworkSettings == nil {
+		return c
+	}
+	ns := &legacyNetworkSettings{NetworkSettings: c.NetworkSettings}
+	if ep := c.NetworkSettings.Networks["bridge"]; ep != nil {
+		ns.EndpointID, ns.MacAddress, ns.IPPrefixLen = ep.EndpointID, ep.MacAddress.String(), ep.IPPrefixLen
+		if ep.IPAddress.IsValid() {
+			ns.IPAddress, ns.Gateway = ep.IPAddress.String(), ep.Gateway.String()
+		}
+	}
+	return inspectLegacy{InspectResponse: c, NetworkSettings: ns}
+}
+
+// inspectLegacy is GET /containers/{id}/json before API 1.52.
+type inspectLegacy struct {
+	container.InspectResponse
+	NetworkSettings *legacyNetworkSettings
+}
+
+// legacyNetworkSettings carries the deprecated top-level endpoint fields.
+type legacyNetworkSettings struct {
+	*container.NetworkSettings
+	Bridge                 string
+	HairpinMode            bool
+	LinkLocalIPv6Address   string
+	LinkLocalIPv6PrefixLen int
+	SecondaryIPAddresses   []string
+	SecondaryIPv6Addresses []string
+	EndpointID             string
+	Gateway                string
+	GlobalIPv6Address      string
+	GlobalIPv6PrefixLen    int
+	IPAddress              string
+	IPPrefixLen            int
+	IPv6Gateway            string
+	MacAddress             string
 }
 
 // waitResponse is the body of POST /containers/{id}/wait; Error arrived

@@ -33,6 +33,11 @@ type Container struct {
 	// --mount tmpfs), fixed at create.
 	MountPoints []MountPoint `json:",omitempty"`
 
+	// Network is the container's network state: its endpoints (addresses
+	// while it runs) and its published ports. Nil before the first start
+	// and for containers without a network of their own.
+	Network *container.NetworkSettings `json:",omitempty"`
+
 	State State
 }
 
@@ -99,6 +104,10 @@ func (s *State) SetFailed(code int, err error, at time.Time) {
 func (c *Container) Clone() *Container {
 	cp := *c
 	cp.Args = append([]string(nil), c.Args...)
+	if c.Network != nil {
+		n := *c.Network
+		cp.Network = &n
+	}
 	if c.State.Health != nil {
 		h := *c.State.Health
 		h.Log = append([]*container.HealthcheckResult(nil), h.Log...)

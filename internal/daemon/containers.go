@@ -16,6 +16,7 @@ import (
 	ctr "github.com/dockerd-lite/dockerd-lite/internal/container"
 	"github.com/dockerd-lite/dockerd-lite/internal/errdefs"
 	"github.com/dockerd-lite/dockerd-lite/internal/events"
+	"github.com/dockerd-lite/dockerd-lite/internal/netns"
 	"github.com/dockerd-lite/dockerd-lite/internal/oci"
 )
 
@@ -94,10 +95,14 @@ func (d *Daemon) newContainer(opt api.ContainerCreateOptions, img oci.Image) (*c
 	if cfg.Hostname == "" {
 		cfg.Hostname = id[:12]
 	}
+	var err error
 	c := &ctr.Container{
 		ID: id, Name: name, Created: time.Now().UTC(), Image: opt.Config.Image, ImageID: img.ID,
 		Path: argv[0], Args: argv[1:], Config: &cfg, HostConfig: hc,
 		State: ctr.State{Status: container.StateCreated},
+	}
+	if c.Network, err = d.initialNetworks(hc.NetworkMode, opt.Networking); err != nil {
+		return nil, nil, err
 	}
 	dir := d.containers.Dir(id)
 	c.LogPath = filepath.Join(dir, id+"-json.log")
@@ -157,6 +162,9 @@ func (d *Daemon) writeEtcFiles(c *ctr.Container) error {
 		if !ok {
 			return errdefs.Errorf(errdefs.InvalidParameter, "invalid extra host %q: use host:ip", h)
 		}
+		if ip == "host-gateway" {
+			ip = netns.SlirpHostGateway // the host, through slirp4netns (loopback only with --allow-host-loopback)
+		}
 		hosts += ip + "\t" + name + "\n"
 	}
 	files := map[string]string{c.HostnamePath: c.Config.Hostname + "\n", c.HostsPath: hosts, c.ResolvConfPath: resolvConf(c.HostConfig)}
@@ -169,7 +177,8 @@ func (d *Daemon) writeEtcFiles(c *ctr.Container) error {
 }
 
 // resolvConf is the host's resolv.conf with the container's overrides;
-// loopback nameservers are dropped (unreachable from the container).
+// loopback nameservers are dropped (unreachable from the container), and
+// without any left the container asks slirp4netns's DNS forwarder.
 func resolvConf(hc *container.HostConfig) string {
 	var ns, search, opts []string
 	if b, err := os.ReadFile("/etc/resolv.conf"); err == nil {
@@ -189,6 +198,9 @@ func resolvConf(hc *container.HostConfig) string {
 				opts = f[1:]
 			}
 		}
+	}
+	if len(ns) == 0 && !hc.NetworkMode.IsHost() {
+		ns = append(ns, netns.SlirpDNS) // slirp4netns forwards to the host's resolver
 	}
 	if len(hc.DNS) > 0 {
 		ns = ns[:0]

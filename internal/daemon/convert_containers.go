@@ -87,12 +87,6 @@ func validateHostConfig(hc *container.HostConfig) error {
 	if hc.AutoRemove && hc.RestartPolicy.Name != "" && hc.RestartPolicy.Name != "no" {
 		return errdefs.Errorf(errdefs.InvalidParameter, "can't create 'AutoRemove' container with restart policy")
 	}
-	for _, m := range []container.NetworkMode{hc.NetworkMode} {
-		if m.IsContainer() || m.IsHost() || m.IsNone() || m == "" || m == "default" || m == "bridge" {
-			continue
-		}
-		return errdefs.Errorf(errdefs.NotFound, "network %s not found", m)
-	}
 	return nil
 }
 
@@ -134,7 +128,7 @@ func (d *Daemon) inspect(c *ctr.Container) container.InspectResponse {
 		LogPath: c.LogPath, Name: "/" + c.Name, RestartCount: c.RestartCount, Driver: d.images.Driver(), Platform: "linux",
 		ExecIDs: d.execIDs(c.ID), HostConfig: c.HostConfig, Mounts: mountPoints(c), Config: c.Config,
 		GraphDriver:     &storage.DriverData{Name: d.images.Driver(), Data: map[string]string{}},
-		NetworkSettings: &container.NetworkSettings{Networks: map[string]*network.EndpointSettings{}},
+		NetworkSettings: d.networkSettings(c),
 	}
 	return res
 }
@@ -151,9 +145,9 @@ func (d *Daemon) summary(c *ctr.Container) container.Summary {
 	s := container.Summary{
 		ID: c.ID, Names: []string{"/" + c.Name}, Image: c.Image, ImageID: c.ImageID,
 		Command: strings.Join(append([]string{c.Path}, c.Args...), " "), Created: c.Created.Unix(),
-		Ports: []container.PortSummary{}, Labels: nonNilMap(c.Config.Labels), State: c.State.Status,
+		Ports: portSummaries(c), Labels: nonNilMap(c.Config.Labels), State: c.State.Status,
 		Status: statusText(c.State), Mounts: mountPoints(c),
-		NetworkSettings: &container.NetworkSettingsSummary{Networks: map[string]*network.EndpointSettings{}},
+		NetworkSettings: &container.NetworkSettingsSummary{Networks: d.networkSettings(c).Networks},
 	}
 	s.HostConfig.NetworkMode = string(c.HostConfig.NetworkMode)
 	if h := c.State.Health; h != nil {

@@ -48,6 +48,7 @@ type Daemon struct {
 	locks      sync.Map // container id -> *sync.Mutex
 	gates      sync.Map // container id -> *attachGate, while a start is pending
 	restarts   sync.Map // container id -> time.Duration, the last restart delay
+	net        *networks
 }
 
 // New opens the stores under the data root, re-adopts the containers that
@@ -70,6 +71,7 @@ func New(ctx context.Context, opt Opt) (*Daemon, error) {
 		d.Close()
 		return nil, err
 	}
+	d.openNetworks(ctx)
 	d.restore(ctx)
 	return d, nil
 }
@@ -155,6 +157,7 @@ func (d *Daemon) SubscribeEvents(ctx context.Context, since time.Time, f events.
 // Close releases the engine's resources. Running containers keep running
 // under their shims and are re-adopted by the next daemon.
 func (d *Daemon) Close() error {
+	d.closeNetworks()
 	if d.images != nil {
 		return d.images.Close()
 	}

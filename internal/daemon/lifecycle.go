@@ -55,6 +55,16 @@ func (d *Daemon) start(ctx context.Context, c *ctr.Container) (err error) {
 			d.recordStartFailure(ctx, c, err)
 		}
 	}()
+	nc, err := d.connectNetwork(ctx, c)
+	if err != nil {
+		return err
+	}
+	c = nc
+	defer func() {
+		if err != nil {
+			c = d.disconnectNetwork(ctx, c)
+		}
+	}()
 	spec, err := d.containerSpec(ctx, c)
 	if err != nil {
 		return err
@@ -139,7 +149,11 @@ func (d *Daemon) updateExit(ctx context.Context, id string, st runtime.ExitStatu
 	}
 	var delay time.Duration
 	var restart bool
+	if cur, err := d.containers.Get(id); err == nil {
+		d.releaseEndpoints(ctx, cur) // ports are free once the exit is visible
+	}
 	c, err := d.containers.Update(id, func(c *ctr.Container) error {
+		clearNetwork(c)
 		ranFor := at.Sub(c.State.StartedAt)
 		c.State.SetExited(st.ExitCode, st.OOMKilled, at)
 		if st.Error != "" {
@@ -223,10 +237,21 @@ func (d *Daemon) stop(ctx context.Context, c *ctr.Container, opt api.StopOptions
 	case <-expired:
 	}
 	if err := d.signal(ctx, c, syscall.SIGKILL); err != nil && !d.exited(ctx, c.ID) {
-		return err
+		return exitedSoon(waitCh, err)
 	}
 	r := <-waitCh
 	return r.Err
+}
+
+// exitedSoon tolerates a kill that raced with the exit: the process is gone
+// but its exit (network teardown included) is still being recorded.
+func exitedSoon(waitCh <-chan ctr.WaitResult, err error) error {
+	select {
+	case r := <-waitCh:
+		return r.Err
+	case <-time.After(5 * time.Second):
+		return err
+	}
 }
 
 // exited reports whether the container's process is gone: a signal that
@@ -378,6 +403,7 @@ func (d *Daemon) removeWith(ctx context.Context, c *ctr.Container, removeVolumes
 		return fmt.Errorf("remove container %s: %w", c.ID, err)
 	}
 	d.unmountRootfs(ctx, c)
+	d.disconnectNetwork(ctx, c)
 	if err := d.images.RemoveLayer(ctx, c.LayerID); err != nil && !errdefs.IsNotFound(err) {
 		log.G(ctx).WithError(err).WithField("container", c.ID).Warn("remove container layer")
 	}

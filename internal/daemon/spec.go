@@ -9,7 +9,6 @@ import (
 	"github.com/containerd/log"
 	securejoin "github.com/cyphar/filepath-securejoin"
 	"github.com/docker/go-units"
-	"github.com/moby/moby/api/types/container"
 	"github.com/moby/sys/user"
 	"github.com/opencontainers/runtime-spec/specs-go"
 
@@ -43,13 +42,13 @@ func (d *Daemon) specOpt(c *ctr.Container, rootfs string, mounts []specs.Mount) 
 	if err != nil {
 		return runtime.SpecOpt{}, err
 	}
-	ns, err := d.namespaces(hc)
+	ns, err := d.namespaces(c)
 	if err != nil {
 		return runtime.SpecOpt{}, err
 	}
 	opt := runtime.SpecOpt{
 		Rootfs: rootfs, ReadonlyRootfs: hc.ReadonlyRootfs, Args: append([]string{c.Path}, c.Args...),
-		Env: cfg.Env, Cwd: cfg.WorkingDir, Tty: cfg.Tty, UID: uint32(u.Uid), GID: uint32(u.Gid),
+		Env: append(append([]string{}, cfg.Env...), d.linkEnv(c)...), Cwd: cfg.WorkingDir, Tty: cfg.Tty, UID: uint32(u.Uid), GID: uint32(u.Gid),
 		Hostname: cfg.Hostname, Domainname: cfg.Domainname, CapAdd: hc.CapAdd, CapDrop: hc.CapDrop,
 		Privileged: hc.Privileged, Sysctls: hc.Sysctls, ShmSize: hc.ShmSize, Namespaces: ns, Mounts: mounts,
 		HostsPath: c.HostsPath, HostnamePath: c.HostnamePath, ResolvConfPath: c.ResolvConfPath,
@@ -97,10 +96,11 @@ func resolveUser(rootfs, spec string, groupAdd []string) (*user.ExecUser, error)
 	return u, nil
 }
 
-// namespaces maps the PID, IPC, UTS and network modes. Until container
-// networking exists, a container gets its own network namespace with only
-// loopback (the "none" network).
-func (d *Daemon) namespaces(hc *container.HostConfig) (runtime.Namespaces, error) {
+// namespaces maps the PID, IPC, UTS and network modes. A bridge-mode
+// container joins the namespace the daemon made for it (connectNetwork);
+// "none" gets a new namespace with only loopback.
+func (d *Daemon) namespaces(c *ctr.Container) (runtime.Namespaces, error) {
+	hc := c.HostConfig
 	var ns runtime.Namespaces
 	var err error
 	if ns.PID, err = d.nsMode(string(hc.PidMode), "pid"); err != nil {
@@ -110,6 +110,10 @@ func (d *Daemon) namespaces(hc *container.HostConfig) (runtime.Namespaces, error
 		return ns, err
 	}
 	if ns.UTS, err = d.nsMode(string(hc.UTSMode), "uts"); err != nil {
+		return ns, err
+	}
+	if ownNetNS(hc.NetworkMode) {
+		ns.Net, err = d.netnsPath(c.ID)
 		return ns, err
 	}
 	ns.Net, err = d.nsMode(string(hc.NetworkMode), "net")

@@ -26,4 +26,10 @@
 // The helper processes are re-executions of the same binary; Dispatch, called
 // first in main, recognises them. Dispatch also runs the throw-away overlay
 // probe used by ProbeOverlay.
+//
+// The sandbox*.go, ipam.go and ports*.go files hold the daemon's container
+// networking: one sandbox network namespace with a Linux bridge per Docker
+// network, slirp4netns for outbound traffic, nftables masquerading, one
+// namespace per container joined by a veth pair, address pools, and
+// published ports forwarded from the host namespace into the sandbox.
 package netns

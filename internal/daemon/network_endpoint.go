@@ -1,0 +1,216 @@
+package daemon
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net/netip"
+	"os"
+	"strconv"
+
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/network"
+
+	ctr "github.com/dockerd-lite/dockerd-lite/internal/container"
+	"github.com/dockerd-lite/dockerd-lite/internal/errdefs"
+	"github.com/dockerd-lite/dockerd-lite/internal/netns"
+)
+
+// connectNetwork gives a container with its own network a namespace, an
+// interface and address on each of its networks and its published ports,
+// and records them. On error nothing is left set up.
+func (d *Daemon) connectNetwork(ctx context.Context, c *ctr.Container) (_ *ctr.Container, err error) {
+	if !ownNetNS(c.HostConfig.NetworkMode) {
+		return c, nil
+	}
+	if _, err := d.netnsPath(c.ID); err != nil {
+		return nil, err
+	}
+	if _, err := d.net.sb.CreateNetNS(ctx, c.ID); err != nil {
+		return nil, err
+	}
+	eps, id := map[string]*network.EndpointSettings{}, c.ID
+	defer func() {
+		if err != nil {
+			d.releaseNetwork(ctx, id, eps)
+			_, uerr := d.containers.Update(id, func(c *ctr.Container) error { clearNetwork(c); return nil })
+			logErr(ctx, uerr, "record network teardown")
+		}
+	}()
+	route := true
+	for i, name := range containerNetworks(c) {
+		var cfg *network.EndpointSettings
+		if c.Network != nil {
+			cfg = c.Network.Networks[name]
+		}
+		nr, err := d.net.lookup(name)
+		if err != nil {
+			return nil, err
+		}
+		ep, err := d.attachEndpoint(ctx, c, nr, cfg, "eth"+strconv.Itoa(i), route && !nr.Internal)
+		if err != nil {
+			return nil, err
+		}
+		route = route && nr.Internal
+		eps[nr.Name] = ep
+	}
+	ports, err := d.publishPorts(ctx, c, firstAddr(eps))
+	if err != nil {
+		return nil, err
+	}
+	c, err = d.containers.Update(c.ID, func(c *ctr.Container) error {
+		c.Network = &container.NetworkSettings{SandboxID: c.ID, SandboxKey: d.net.sb.NetNSPath(c.ID), Ports: ports, Networks: eps}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := d.writeHostsEntry(c, firstAddr(eps)); err != nil {
+		return c, err
+	}
+	if err := d.writeLinkHosts(c); err != nil {
+		return c, err
+	}
+	return c, d.embeddedResolvConf(c)
+}
+
+// firstAddr is the address published ports forward to.
+func firstAddr(eps map[string]*network.EndpointSettings) netip.Addr {
+	var best string
+	for name := range eps {
+		if best == "" || name < best {
+			best = name
+		}
+	}
+	if best == "" {
+		return netip.Addr{}
+	}
+	return eps[best].IPAddress
+}
+
+// attachEndpoint allocates an address on nr and adds the interface.
+func (d *Daemon) attachEndpoint(ctx context.Context, c *ctr.Container, nr *netRecord, cfg *network.EndpointSettings, ifName string, route bool) (*network.EndpointSettings, error) {
+	if nr.pool == nil {
+		return nil, errdefs.Errorf(errdefs.InvalidParameter, "container cannot be connected to network %s", nr.Name)
+	}
+	var want netip.Addr
+	if cfg != nil && cfg.IPAMConfig != nil {
+		want = cfg.IPAMConfig.IPv4Address
+	}
+	if want.IsValid() && nr.Name == defaultNetwork {
+		return nil, errdefs.Errorf(errdefs.InvalidParameter, "user specified IP address is supported on user defined networks only")
+	}
+	ip, err := nr.pool.Allocate(want)
+	if err != nil {
+		return nil, err
+	}
+	ifc := netns.Interface{Bridge: nr.Bridge, IfName: ifName, Addr: netip.PrefixFrom(ip, nr.Subnet.Bits())}
+	if route {
+		ifc.Gateway = nr.Gateway
+	}
+	if err := d.net.sb.AddInterface(ctx, c.ID, ifc); err != nil {
+		nr.pool.Release(ip)
+		return nil, err
+	}
+	d.net.ifaces.Store(c.ID+"/"+nr.ID, ifName)
+	ep := &network.EndpointSettings{NetworkID: nr.ID, EndpointID: randomID(), Gateway: nr.Gateway,
+		IPAddress: ip, IPPrefixLen: nr.Subnet.Bits(), MacAddress: network.HardwareAddr(netns.MACFor(ip))}
+	if cfg != nil {
+		ep.Aliases, ep.IPAMConfig, ep.Links = cfg.Aliases, cfg.IPAMConfig, cfg.Links
+	}
+	if nr.Name != defaultNetwork {
+		ep.DNSNames = append([]string{c.Name, c.ID[:12]}, ep.Aliases...)
+	}
+	return ep, nil
+}
+
+// disconnectNetwork tears the container's network down after it stopped
+// and records that.
+func (d *Daemon) disconnectNetwork(ctx context.Context, c *ctr.Container) *ctr.Container {
+	if c.Network == nil || d.net == nil || d.net.sb == nil {
+		return c
+	}
+	d.releaseEndpoints(ctx, c)
+	nc, err := d.containers.Update(c.ID, func(c *ctr.Container) error { clearNetwork(c); return nil })
+	logErr(ctx, err, "record network teardown")
+	if err != nil {
+		return c
+	}
+	return nc
+}
+
+// releaseEndpoints closes the published ports, removes the veth pairs and
+// the namespace, and returns the addresses.
+func (d *Daemon) releaseEndpoints(ctx context.Context, c *ctr.Container) {
+	if c.Network == nil || d.net == nil || d.net.sb == nil {
+		return
+	}
+	d.releaseNetwork(ctx, c.ID, c.Network.Networks)
+}
+
+// clearNetwork drops the operational data from the record: the networks
+// stay with their configuration, as Docker shows a stopped container.
+func clearNetwork(c *ctr.Container) {
+	if c.Network == nil {
+		return
+	}
+	c.Network.Ports, c.Network.SandboxID, c.Network.SandboxKey = nil, "", ""
+	nets := map[string]*network.EndpointSettings{}
+	for name, ep := range c.Network.Networks {
+		nets[name] = endpointConfig(ep)
+	}
+	c.Network.Networks = nets
+}
+
+// endpointConfig keeps the user's part of an endpoint.
+func endpointConfig(ep *network.EndpointSettings) *network.EndpointSettings {
+	if ep == nil {
+		return &network.EndpointSettings{}
+	}
+	return &network.EndpointSettings{NetworkID: ep.NetworkID, Aliases: ep.Aliases, IPAMConfig: ep.IPAMConfig, Links: ep.Links}
+}
+
+// releaseNetwork undoes connectNetwork's steps; each is idempotent.
+func (d *Daemon) releaseNetwork(ctx context.Context, id string, eps map[string]*network.EndpointSettings) {
+	d.unpublishPorts(id)
+	logErr(ctx, d.net.sb.DeleteNetNS(ctx, id), "remove container network namespace")
+	for name, ep := range eps {
+		d.releaseAddr(id, name, ep)
+	}
+}
+
+// releaseAddr returns one endpoint's address to its network's pool.
+func (d *Daemon) releaseAddr(id, name string, ep *network.EndpointSettings) {
+	nr, err := d.net.lookup(name)
+	if err != nil || ep == nil {
+		return
+	}
+	d.net.ifaces.Delete(id + "/" + nr.ID)
+	if ep.IPAddress.IsValid() && nr.pool != nil {
+		nr.pool.Release(ep.IPAddress)
+	}
+}
+
+// writeHostsEntry adds "<ip> <hostname>" to the container's /etc/hosts.
+func (d *Daemon) writeHostsEntry(c *ctr.Container, ip netip.Addr) error {
+	if err := d.writeEtcFiles(c); err != nil {
+		return err
+	}
+	if !ip.IsValid() {
+		return nil
+	}
+	f, err := os.OpenFile(c.HostsPath, os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		return fmt.Errorf("write hosts: %w", err)
+	}
+	defer f.Close()
+	_, err = fmt.Fprintf(f, "%s\t%s\n", ip, c.Config.Hostname)
+	return err
+}
+
+func randomID() string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}

@@ -1,0 +1,44 @@
+package netns
+
+import (
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
+
+// envSandboxTest marks the test binary re-executed as uid 0 of a new user
+// and mount namespace, as the daemon runs.
+const envSandboxTest = "NETNS_TEST_SANDBOX"
+
+// inDaemonNS runs the calling test again in a new user namespace (one id:
+// 0 -> the caller) and mount namespace, and reports its result. It returns
+// true inside the re-executed test, which then does the real work.
+func inDaemonNS(t *testing.T) bool {
+	t.Helper()
+	if os.Getenv(envSandboxTest) != "" {
+		if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
+			t.Fatalf("make mounts private: %v", err)
+		}
+		return true
+	}
+	cmd := exec.Command("/proc/self/exe", "-test.run=^"+t.Name()+"$", "-test.v", "-test.count=1")
+	cmd.Env = append(os.Environ(), envSandboxTest+"=1")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWUSER | syscall.CLONE_NEWNS,
+		UidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getuid(), Size: 1}},
+		GidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getgid(), Size: 1}}}
+	out, err := cmd.CombinedOutput()
+	switch {
+	case err != nil && cmd.ProcessState == nil:
+		t.Skipf("user namespaces unavailable: %v", err)
+	case strings.Contains(string(out), "--- SKIP"):
+		t.Skipf("skipped in the namespace:\n%s", out)
+	case err != nil:
+		t.Fatalf("in the namespace: %v\n%s", err, out)
+	}
+	t.Logf("in the namespace:\n%s", out)
+	return false
+}
