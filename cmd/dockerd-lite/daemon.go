@@ -32,6 +32,11 @@ func runDaemon(h handoff) int {
 }
 
 func serve(ctx context.Context, h handoff) error {
+	// Catch stop signals before the first request can be served: a
+	// SIGTERM right after /_ping answers must shut down cleanly. Never
+	// stopped: a second SIGTERM during shutdown must not kill us.
+	sigc := make(chan os.Signal, 4)
+	signal.Notify(sigc, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
 	lns, err := inheritedListeners(h.Config)
 	if err != nil {
 		return err
@@ -55,7 +60,7 @@ func serve(ctx context.Context, h handoff) error {
 		go func(ln net.Listener) { errc <- srv.Serve(ln) }(ln)
 	}
 	log.G(ctx).WithField("pid", os.Getpid()).Info("daemon ready")
-	err = waitForSignals(ctx, d, errc)
+	err = waitForSignals(ctx, d, sigc, errc)
 	endRequests()
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
@@ -68,10 +73,7 @@ func serve(ctx context.Context, h handoff) error {
 
 // waitForSignals blocks until a stop signal or a listener failure; SIGHUP
 // reloads the configuration file.
-func waitForSignals(ctx context.Context, d *daemon.Daemon, errc <-chan error) error {
-	sigc := make(chan os.Signal, 4)
-	// Never stopped: a second SIGTERM during shutdown must not kill us.
-	signal.Notify(sigc, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
+func waitForSignals(ctx context.Context, d *daemon.Daemon, sigc <-chan os.Signal, errc <-chan error) error {
 	for {
 		select {
 		case err := <-errc:
