@@ -43,7 +43,8 @@ func (h *hijacker) open(tty bool) (*Streams, error) {
 		return nil, err
 	}
 	var stdin io.Reader = h.conn.Stdin
-	if h.detachKeys != "" {
+	if h.detachKeys != "" && tty { // as dockerd: detach keys apply to TTY sessions only
+
 		if stdin, err = stream.NewDetachReader(stdin, h.detachKeys); err != nil {
 			return nil, errdefs.InvalidParameter(err)
 		}
@@ -74,7 +75,11 @@ func (h *handlers) getContainerAttachWS(c echo.Context) error {
 
 func (h *handlers) attach(c echo.Context, websocket bool) error {
 	q := c.QueryParams()
-	hj, err := newHijacker(c, q.Get("detachKeys"), websocket)
+	keys := q.Get("detachKeys")
+	if keys == "" && boolValue(q.Get("stdin")) {
+		keys = stream.DefaultDetachKeys // dockerd's default
+	}
+	hj, err := newHijacker(c, keys, websocket)
 	if err != nil {
 		return err
 	}

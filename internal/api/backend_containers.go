@@ -8,6 +8,7 @@ import (
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/network"
 
+	"github.com/dockerd-lite/dockerd-lite/internal/api/stream"
 	"github.com/dockerd-lite/dockerd-lite/internal/filters"
 )
 
@@ -44,6 +45,10 @@ type WaitResult struct {
 	StatusCode int
 	Error      string
 }
+
+// ErrDetached ends a client's stdin when it typed the detach keys: the
+// backend stops streaming and leaves the container (and its stdin) as is.
+var ErrDetached = stream.ErrDetached
 
 // Streams are a hijacked client connection's stdio, in the framing the
 // backend asked for. Stdin is nil when the client does not send it.

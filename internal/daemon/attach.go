@@ -2,7 +2,10 @@ package daemon
 
 import (
 	"context"
+	"errors"
+	"io"
 	"sync"
+	"sync/atomic"
 
 	"github.com/moby/moby/api/types/container"
 
@@ -69,7 +72,14 @@ func (d *Daemon) ContainerAttach(ctx context.Context, name string, opt api.Attac
 	if opt.Stderr {
 		ao.Stderr = s.Stderr
 	}
+	var detach detachWatch
+	if ao.Stdin != nil {
+		detach.r, ao.Stdin = ao.Stdin, &detach
+	}
 	logErr(ctx, d.runtime.Attach(ctx, c.ID, ao), "attach")
+	if detach.seen.Load() {
+		d.containerEvent(c, "detach", nil)
+	}
 	return nil
 }
 
@@ -126,4 +136,18 @@ func (d *Daemon) stopped(ctx context.Context, c *ctr.Container) (<-chan struct{}
 	}
 	go func() { <-ch; close(done) }()
 	return done, nil
+}
+
+// detachWatch notes that the client detached (typed the detach keys).
+type detachWatch struct {
+	r    io.Reader
+	seen atomic.Bool
+}
+
+func (w *detachWatch) Read(p []byte) (int, error) {
+	n, err := w.r.Read(p)
+	if errors.Is(err, api.ErrDetached) {
+		w.seen.Store(true)
+	}
+	return n, err
 }

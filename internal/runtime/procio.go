@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"github.com/opencontainers/runc/libcontainer"
+	"golang.org/x/sys/unix"
 )
 
 // procIO holds the shim's ends of one process's stdio: pipes, or the
@@ -103,13 +104,34 @@ func (pio *procIO) pump(out, errw io.Writer) <-chan struct{} {
 
 // feed copies a client's stdin into the process; closeAtEOF closes the
 // process's stdin when the client half-closes (not possible for a pty).
-func (pio *procIO) feed(src io.Reader, closeAtEOF bool) {
+func (pio *procIO) feed(src io.Reader, closeAtEOF func() bool) {
 	if pio.stdin == nil {
 		return
 	}
 	_, _ = io.Copy(pio.stdin, src)
-	if closeAtEOF && !pio.tty {
+	if closeAtEOF() && !pio.tty {
 		pio.stdin.Close()
+	}
+}
+
+// halfClosed reports, once reading conn hit EOF, whether the peer only
+// shut down its writing side (stdin ended: docker attach with piped
+// input) rather than closing the connection (the client detached or went
+// away), which must leave the container's stdin open for the next attach.
+func halfClosed(conn *net.UnixConn) func() bool {
+	return func() bool {
+		raw, err := conn.SyscallConn()
+		if err != nil {
+			return true
+		}
+		hup := false
+		_ = raw.Control(func(fd uintptr) {
+			fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLOUT}}
+			if n, err := unix.Poll(fds, 0); err == nil && n > 0 {
+				hup = fds[0].Revents&unix.POLLHUP != 0
+			}
+		})
+		return !hup
 	}
 }
 

@@ -131,7 +131,8 @@ func (s *shim) attach(conn *net.UnixConn, br *bufio.Reader, req request) {
 	s.hub.add(sub)
 	s.mu.Unlock()
 	if req.Stdin {
-		go s.pio.feed(br, req.CloseStdin)
+		closeAtEOF := halfClosed(conn)
+		go s.pio.feed(br, func() bool { return req.CloseStdin && closeAtEOF() })
 	}
 	<-sub.gone
 }
@@ -156,7 +157,7 @@ func (s *shim) exec(ctx context.Context, conn *net.UnixConn, br *bufio.Reader, r
 	out, errw := sink(req.Stdout, &wmu, conn, frameStdout), sink(req.Stderr, &wmu, conn, frameStderr)
 	pumped := pio.pump(out, errw)
 	if req.Stdin {
-		go pio.feed(br, true)
+		go pio.feed(br, func() bool { return true })
 	}
 	st, err := p.Wait()
 	exit := exitStatus(st, err)

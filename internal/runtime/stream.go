@@ -63,7 +63,13 @@ func stream(ctx context.Context, conn *net.UnixConn, br *bufio.Reader, stdin io.
 	defer stop()
 	if stdin != nil {
 		go func() {
-			_, _ = io.Copy(conn, stdin)
+			// A clean end of stdin is a half-close; an error (the client
+			// detached or went away) closes the connection, which the shim
+			// tells apart and then leaves the container's stdin open.
+			if _, err := io.Copy(conn, stdin); err != nil {
+				_ = conn.Close()
+				return
+			}
 			_ = conn.CloseWrite()
 		}()
 	} else {
