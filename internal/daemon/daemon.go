@@ -126,6 +126,21 @@ func (d *Daemon) lockContainer(id string) func() {
 	return mu.Unlock
 }
 
+// lockedContainer resolves name, takes the container's lock and returns
+// the record as it is under the lock.
+func (d *Daemon) lockedContainer(name string) (*ctr.Container, func(), error) {
+	c, err := d.containers.Get(name)
+	if err != nil {
+		return nil, nil, err
+	}
+	unlock := d.lockContainer(c.ID)
+	if c, err = d.containers.Get(c.ID); err != nil {
+		unlock()
+		return nil, nil, err
+	}
+	return c, unlock, nil
+}
+
 // Config returns the current configuration.
 func (d *Daemon) Config() config.Config {
 	d.mu.RLock()

@@ -22,15 +22,11 @@ import (
 // leaves the container exited with Docker's code (127 not found, 126 not
 // executable, 128 otherwise) and the error in State.Error.
 func (d *Daemon) ContainerStart(ctx context.Context, name string) error {
-	c, err := d.containers.Get(name)
+	c, unlock, err := d.lockedContainer(name)
 	if err != nil {
 		return err
 	}
-	unlock := d.lockContainer(c.ID)
 	defer unlock()
-	if c, err = d.containers.Get(c.ID); err != nil {
-		return err
-	}
 	switch c.State.Status {
 	case container.StateRunning:
 		return errdefs.NotModified(errors.New("container already started"))

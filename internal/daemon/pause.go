@@ -19,15 +19,11 @@ import (
 // forked while that happens are caught by listing again until all are
 // stopped.
 func (d *Daemon) ContainerPause(ctx context.Context, name string) error {
-	c, err := d.containers.Get(name)
+	c, unlock, err := d.lockedContainer(name)
 	if err != nil {
 		return err
 	}
-	unlock := d.lockContainer(c.ID)
 	defer unlock()
-	if c, err = d.containers.Get(c.ID); err != nil {
-		return err
-	}
 	switch c.State.Status {
 	case container.StatePaused:
 		return errdefs.Errorf(errdefs.Conflict, "container %s is already paused", c.ID)
@@ -44,15 +40,11 @@ func (d *Daemon) ContainerPause(ctx context.Context, name string) error {
 
 // ContainerUnpause implements api.ContainerBackend.
 func (d *Daemon) ContainerUnpause(ctx context.Context, name string) error {
-	c, err := d.containers.Get(name)
+	c, unlock, err := d.lockedContainer(name)
 	if err != nil {
 		return err
 	}
-	unlock := d.lockContainer(c.ID)
 	defer unlock()
-	if c, err = d.containers.Get(c.ID); err != nil {
-		return err
-	}
 	if c.State.Status != container.StatePaused {
 		return errdefs.Errorf(errdefs.Conflict, "container %s is not paused", c.ID)
 	}
