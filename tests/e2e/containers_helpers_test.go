@@ -40,7 +40,7 @@ func ctLastCounter(t *testing.T, d *harness.Daemon, id string) int {
 		return n
 	}
 	first := last()
-	ctPoll(t, 10*time.Second, "the orphaned shim to keep logging", func() (bool, string) {
+	harness.Poll(t, 10*time.Second, "the orphaned shim to keep logging", func() (bool, string) {
 		n := last()
 		return first > 0 && n > first, fmt.Sprintf("first %d, now %d in %s", first, n, path)
 	})
@@ -190,22 +190,6 @@ func ctSubUID(t *testing.T) (start, count int) {
 	return 0, 0
 }
 
-// ctPoll calls cond every 50ms until it reports true or timeout passes.
-func ctPoll(t *testing.T, timeout time.Duration, what string, cond func() (bool, string)) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		ok, last := cond()
-		if ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s; last: %q", timeout, what, last)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
 // ctCLI runs the docker CLI with a context that outlives t's, for cleanups,
 // and returns its stdout whatever the exit code.
 func ctCLI(t *testing.T, d *harness.Daemon, args ...string) string {
@@ -288,7 +272,7 @@ func (p *ctProc) write(t *testing.T, s string) {
 
 func (p *ctProc) waitOutput(t *testing.T, s string) {
 	t.Helper()
-	ctPoll(t, 15*time.Second, fmt.Sprintf("%q from %s", s, p.cmd.Args), func() (bool, string) {
+	harness.Poll(t, 15*time.Second, fmt.Sprintf("%q from %s", s, p.cmd.Args), func() (bool, string) {
 		return strings.Contains(p.output(), s), p.output()
 	})
 }

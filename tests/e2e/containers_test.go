@@ -241,7 +241,7 @@ func TestContainerLogs(t *testing.T) {
 	d, img := ctDaemon(t)
 	id := ctRunD(t, d, img, "sh", "-c", `trap "exit 0" USR1; for i in 1 2 3 4 5; do echo l$i; done; `+
 		`until [ -e /tmp/go ]; do sleep 0.05; done; echo late; while :; do sleep 0.05; done`)
-	ctPoll(t, 10*time.Second, "l5 in the log", func() (bool, string) {
+	harness.Poll(t, 10*time.Second, "l5 in the log", func() (bool, string) {
 		out := ctCLI(t, d, "logs", id)
 		return out == "l1\nl2\nl3\nl4\nl5\n", out
 	})
@@ -286,7 +286,7 @@ func TestContainerStopKillRestart(t *testing.T) {
 		t.Errorf("stop of --init sleep: exit %d, want 143 (SIGTERM)", code)
 	}
 	trap := ctRunD(t, d, img, "sh", "-c", `trap "exit 42" USR1; echo ready; while :; do sleep 0.1; done`)
-	ctPoll(t, 10*time.Second, "trap set", func() (bool, string) { out := ctCLI(t, d, "logs", trap); return out == "ready\n", out })
+	harness.Poll(t, 10*time.Second, "trap set", func() (bool, string) { out := ctCLI(t, d, "logs", trap); return out == "ready\n", out })
 	d.DockerOK(t, "kill", "-s", "USR1", trap)
 	if out := d.DockerOK(t, "wait", trap); out != "42\n" {
 		t.Errorf("kill -s USR1 then wait = %q, want the trap's 42", out)
@@ -305,7 +305,7 @@ func TestContainerStopKillRestart(t *testing.T) {
 	if !after.Running || after.Pid == before.Pid || after.StartedAt == before.StartedAt {
 		t.Errorf("restart: before %+v, after %+v", before, after)
 	}
-	ctPoll(t, 10*time.Second, "second boot in the log", func() (bool, string) {
+	harness.Poll(t, 10*time.Second, "second boot in the log", func() (bool, string) {
 		out := ctCLI(t, d, "logs", re)
 		return out == "boot 1\nboot 2\n", out
 	})
@@ -444,7 +444,7 @@ func TestContainerEvents(t *testing.T) {
 	want := []string{"create", "start", "exec_create: true", "exec_start: true", "exec_die 0",
 		"rename", "kill 9", "die 137", "destroy"}
 	var got []string
-	ctPoll(t, 10*time.Second, "the container's events", func() (bool, string) {
+	harness.Poll(t, 10*time.Second, "the container's events", func() (bool, string) {
 		out := d.DockerOK(t, "events", "--since", ctUnix(since), "--until", ctUnix(time.Now()),
 			"--filter", "type=container", "--filter", "container="+id,
 			"--format", `{{.Action}} {{index .Actor.Attributes "exitCode"}}{{index .Actor.Attributes "signal"}}`)
@@ -473,7 +473,7 @@ func TestContainerSurvivesDaemonKill(t *testing.T) {
 	}
 	img := d1.LoadBusybox(t)
 	id := strings.TrimSpace(d1.DockerOK(t, "run", "-d", img, "sh", "-c", "i=0; while :; do i=$((i+1)); echo $i; sleep 0.2; done"))
-	ctPoll(t, 10*time.Second, "two counter lines", func() (bool, string) {
+	harness.Poll(t, 10*time.Second, "two counter lines", func() (bool, string) {
 		out := ctCLI(t, d1, "logs", id)
 		return strings.Count(out, "\n") >= 2, out
 	})
@@ -484,7 +484,7 @@ func TestContainerSurvivesDaemonKill(t *testing.T) {
 	}
 	t.Cleanup(ctKillLater(keep))
 	ctKill(victims)
-	ctPoll(t, 10*time.Second, "the killed processes to be gone", func() (bool, string) {
+	harness.Poll(t, 10*time.Second, "the killed processes to be gone", func() (bool, string) {
 		alive := slices.DeleteFunc(slices.Clone(victims), func(p int) bool { _, err := daemon.UIDs(p); return err != nil })
 		return len(alive) == 0, fmt.Sprint(alive)
 	})
@@ -497,7 +497,7 @@ func TestContainerSurvivesDaemonKill(t *testing.T) {
 		t.Fatalf("after the restart: state %+v, want running with pid %d", st, pid)
 	}
 	follow := ctStart(t, d2, ctDockerPath(t), "logs", "-f", "--tail", "1", id)
-	ctPoll(t, 10*time.Second, fmt.Sprintf("logs -f past %d", last+2), func() (bool, string) {
+	harness.Poll(t, 10*time.Second, fmt.Sprintf("logs -f past %d", last+2), func() (bool, string) {
 		f := strings.Fields(follow.output())
 		if len(f) == 0 {
 			return false, ""

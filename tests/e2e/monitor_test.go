@@ -48,22 +48,6 @@ func monRun(t *testing.T, d *harness.Daemon, args ...string) string {
 	return strings.TrimSpace(d.DockerOK(t, run...))
 }
 
-// monPoll calls cond every 100ms until it reports true or timeout passes.
-func monPoll(t *testing.T, timeout time.Duration, what string, cond func() (bool, string)) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		ok, last := cond()
-		if ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s; last: %s", timeout, what, last)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
 func monInspect(t *testing.T, d *harness.Daemon, id, format string) string {
 	t.Helper()
 	return strings.TrimSpace(d.DockerOK(t, "inspect", "--format", format, id))
@@ -73,7 +57,7 @@ func TestMonitorTop(t *testing.T) {
 	d := monDaemon(t)
 	defer monRemoveAll(t, d)
 	id := monRun(t, d, "sleep 1000 & sleep 2000")
-	monPoll(t, 10*time.Second, "both sleeps in docker top", func() (bool, string) {
+	harness.Poll(t, 10*time.Second, "both sleeps in docker top", func() (bool, string) {
 		out := d.DockerOK(t, "top", id)
 		return strings.Contains(out, "sleep 1000") && strings.Contains(out, "sleep 2000") && strings.Contains(out, "PID"), out
 	})
@@ -94,7 +78,7 @@ func TestMonitorStatsNoStream(t *testing.T) {
 	defer monRemoveAll(t, d)
 	// a shell loop burns CPU and holds a 4 MiB string in memory
 	id := monRun(t, d, `x=$(head -c 4194304 /dev/zero | tr '\0' a); while :; do :; done`)
-	monPoll(t, 20*time.Second, "stats with memory above 4MiB and CPU above 10%", func() (bool, string) {
+	harness.Poll(t, 20*time.Second, "stats with memory above 4MiB and CPU above 10%", func() (bool, string) {
 		out := d.DockerOK(t, "stats", "--no-stream", "--format", "{{.MemUsage}}|{{.CPUPerc}}|{{.PIDs}}", id)
 		f := strings.Split(strings.TrimSpace(out), "|")
 		if len(f) != 3 {
@@ -118,7 +102,7 @@ func TestMonitorPauseUnpause(t *testing.T) {
 		n, _ := strconv.Atoi(f[len(f)-1])
 		return n
 	}
-	monPoll(t, 10*time.Second, "the counter", func() (bool, string) { return count() > 0, "" })
+	harness.Poll(t, 10*time.Second, "the counter", func() (bool, string) { return count() > 0, "" })
 	d.DockerOK(t, "pause", id)
 	if st := monInspect(t, d, id, "{{.State.Status}} {{.State.Paused}}"); st != "paused true" {
 		t.Fatalf("after pause, state = %q, want paused true", st)
@@ -132,7 +116,7 @@ func TestMonitorPauseUnpause(t *testing.T) {
 		t.Errorf("paused counter advanced from %d to %d", n1, n2)
 	}
 	d.DockerOK(t, "unpause", id)
-	monPoll(t, 10*time.Second, "the counter to advance after unpause", func() (bool, string) {
+	harness.Poll(t, 10*time.Second, "the counter to advance after unpause", func() (bool, string) {
 		n := count()
 		return n > n1, strconv.Itoa(n)
 	})
@@ -163,7 +147,7 @@ func TestMonitorRestartOnFailure(t *testing.T) {
 	d := monDaemon(t)
 	defer monRemoveAll(t, d)
 	id := monRun(t, d, "--restart", "on-failure:2", "exit 3")
-	monPoll(t, 30*time.Second, "RestartCount 2 and exited", func() (bool, string) {
+	harness.Poll(t, 30*time.Second, "RestartCount 2 and exited", func() (bool, string) {
 		s := monInspect(t, d, id, "{{.RestartCount}} {{.State.Status}} {{.State.ExitCode}}")
 		return s == "2 exited 3", s
 	})
@@ -177,7 +161,7 @@ func TestMonitorRestartAlwaysStop(t *testing.T) {
 	d := monDaemon(t)
 	defer monRemoveAll(t, d)
 	id := monRun(t, d, "--restart", "always", "sleep 0.3; exit 0")
-	monPoll(t, 30*time.Second, "a restart", func() (bool, string) {
+	harness.Poll(t, 30*time.Second, "a restart", func() (bool, string) {
 		s := monInspect(t, d, id, "{{.RestartCount}}")
 		n, _ := strconv.Atoi(s)
 		return n >= 2, s
@@ -196,11 +180,11 @@ func TestMonitorHealth(t *testing.T) {
 	healthy := monRun(t, d, "--health-cmd", "test -e /tmp/ok", "--health-interval", "200ms", "--health-retries", "2",
 		"touch /tmp/ok; sleep 1000")
 	unhealthy := monRun(t, d, "--health-cmd", "exit 1", "--health-interval", "200ms", "--health-retries", "2", "sleep 1000")
-	monPoll(t, 20*time.Second, "healthy", func() (bool, string) {
+	harness.Poll(t, 20*time.Second, "healthy", func() (bool, string) {
 		s := monInspect(t, d, healthy, "{{.State.Health.Status}}")
 		return s == "healthy", s
 	})
-	monPoll(t, 20*time.Second, "unhealthy", func() (bool, string) {
+	harness.Poll(t, 20*time.Second, "unhealthy", func() (bool, string) {
 		s := monInspect(t, d, unhealthy, "{{.State.Health.Status}} {{.State.Health.FailingStreak}}")
 		return strings.HasPrefix(s, "unhealthy "), s
 	})

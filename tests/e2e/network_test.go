@@ -36,7 +36,7 @@ func freePort(t *testing.T) int {
 func httpGet(t *testing.T, url, want string) {
 	t.Helper()
 	c := http.Client{Timeout: 2 * time.Second}
-	monPoll(t, 15*time.Second, "GET "+url, func() (bool, string) {
+	harness.Poll(t, 15*time.Second, "GET "+url, func() (bool, string) {
 		res, err := c.Get(url)
 		if err != nil {
 			return false, err.Error()
@@ -67,7 +67,7 @@ func TestNetworkBridgeContainersReachEachOther(t *testing.T) {
 	}
 	// busybox-static's wget crashes in its resolver; nc speaks HTTP/1.0 as well
 	get := fmt.Sprintf(`printf 'GET / HTTP/1.0\r\n\r\n' | nc %s 8080`, ip)
-	monPoll(t, 15*time.Second, "GET from a second container", func() (bool, string) {
+	harness.Poll(t, 15*time.Second, "GET from a second container", func() (bool, string) {
 		r := d.Docker(t, "run", "--rm", "--add-host", "hostbox:host-gateway", img, "sh", "-c", get)
 		return strings.Contains(r.Stdout, "hello from srv"), r.String()
 	})
@@ -160,7 +160,7 @@ func TestNetworkUDPEcho(t *testing.T) {
 	}
 	defer conn.Close()
 	buf := make([]byte, 64)
-	monPoll(t, 15*time.Second, "udp echo", func() (bool, string) {
+	harness.Poll(t, 15*time.Second, "udp echo", func() (bool, string) {
 		conn.Write([]byte("ping\n"))
 		conn.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
 		n, err := conn.Read(buf)
@@ -233,7 +233,7 @@ func TestNetworkUserDefinedLifecycle(t *testing.T) {
 		t.Fatalf("address on appnet: %q", ip)
 	}
 	get := `printf 'GET / HTTP/1.0\r\n\r\n' | nc 10.77.0.50 8080`
-	monPoll(t, 15*time.Second, "GET on the user network", func() (bool, string) {
+	harness.Poll(t, 15*time.Second, "GET on the user network", func() (bool, string) {
 		r := d.Docker(t, "run", "--rm", "--network", "appnet", img, "sh", "-c", get)
 		return strings.Contains(r.Stdout, "hello from appnet"), r.String()
 	})

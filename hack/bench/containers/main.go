@@ -20,7 +20,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strings"
 	"time"
@@ -45,23 +44,14 @@ func main() {
 	flag.StringVar(&o.level, "log-level", "info", "daemon --log-level")
 	flag.StringVar(&o.keep, "keep-log", "", "copy the daemon log to this file")
 	flag.Parse()
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
-	if err := run(ctx, o); err != nil {
-		fmt.Fprintf(os.Stderr, "bench: %v\n", err)
-		os.Exit(1)
-	}
+	benchkit.Main(func(ctx context.Context) error { return run(ctx, o) })
 }
 
 func run(ctx context.Context, o options) (err error) {
 	if o.n < 1 || o.d < 1 {
 		return errors.New("-n and -d must be at least 1")
 	}
-	id, err := daemon.CurrentIdentity()
-	if err != nil {
-		return err
-	}
-	bin, cleanup, err := benchkit.Binary(ctx, o.bin)
+	id, bin, cleanup, err := benchkit.Setup(ctx, o.bin)
 	if err != nil {
 		return err
 	}

@@ -16,7 +16,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -44,23 +43,14 @@ func main() {
 	flag.DurationVar(&o.idle, "idle", time.Second, "idle time before reading RSS")
 	flag.StringVar(&o.bin, "bin", os.Getenv(daemon.BinaryEnv), "dockerd-lite binary (default: build ./cmd/dockerd-lite)")
 	flag.Parse()
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
-	if err := run(ctx, o); err != nil {
-		fmt.Fprintf(os.Stderr, "bench: %v\n", err)
-		os.Exit(1)
-	}
+	benchkit.Main(func(ctx context.Context) error { return run(ctx, o) })
 }
 
 func run(ctx context.Context, o options) error {
 	if o.n < 1 {
 		return errors.New("-n must be at least 1")
 	}
-	id, err := daemon.CurrentIdentity()
-	if err != nil {
-		return err
-	}
-	bin, cleanup, err := benchkit.Binary(ctx, o.bin)
+	id, bin, cleanup, err := benchkit.Setup(ctx, o.bin)
 	if err != nil {
 		return err
 	}

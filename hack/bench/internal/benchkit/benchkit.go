@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/signal"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -93,4 +94,27 @@ func PrintLoad() {
 	if err == nil {
 		fmt.Printf("load average: %s", b)
 	}
+}
+
+// Main runs a benchmark program's body with a context that ends on
+// Ctrl-C, and exits 1 with the error it returns.
+func Main(run func(ctx context.Context) error) {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	err := run(ctx)
+	stop()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "bench: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+// Setup returns the user the daemons run as and the binary to run (see
+// Binary); cleanup removes a binary it built.
+func Setup(ctx context.Context, path string) (daemon.Identity, string, func(), error) {
+	id, err := daemon.CurrentIdentity()
+	if err != nil {
+		return daemon.Identity{}, "", nil, err
+	}
+	bin, cleanup, err := Binary(ctx, path)
+	return id, bin, cleanup, err
 }
