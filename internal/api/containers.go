@@ -53,7 +53,7 @@ func (h *handlers) getContainersJSON(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, containerSummariesForAPI(list, apiVersion(ctx)))
+	return c.JSON(http.StatusOK, list)
 }
 
 func (h *handlers) getContainerJSON(c echo.Context) error {

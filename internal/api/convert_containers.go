@@ -29,13 +29,6 @@ func legacyListParams(q url.Values, opt *ContainerListOptions) {
 	}
 }
 
-func containerSummariesForAPI(list []container.Summary, api string) []container.Summary {
-	if list == nil {
-		return []container.Summary{}
-	}
-	return list
-}
-
 // containerInspectForAPI adds, before API 1.52, NetworkSettings' top-level
 // fields that mirror the default network's endpoint.
 func containerInspectForAPI(c container.InspectResponse, api string) any {

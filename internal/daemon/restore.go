@@ -7,7 +7,6 @@ import (
 	"github.com/containerd/log"
 	"github.com/moby/moby/api/types/container"
 
-	ctr "github.com/dockerd-lite/dockerd-lite/internal/container"
 	"github.com/dockerd-lite/dockerd-lite/internal/runtime"
 )
 
@@ -33,6 +32,5 @@ func (d *Daemon) restore(ctx context.Context) {
 				Error: "container state lost while the daemon was down"})
 		}
 	}
-	_ = ctr.WaitNotRunning
 	d.autoStart(ctx)
 }
