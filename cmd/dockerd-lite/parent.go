@@ -15,6 +15,7 @@ import (
 	"github.com/dockerd-lite/dockerd-lite/internal/config"
 	"github.com/dockerd-lite/dockerd-lite/internal/netns"
 	"github.com/dockerd-lite/dockerd-lite/internal/preflight"
+	"github.com/dockerd-lite/dockerd-lite/internal/runtime"
 )
 
 // handoffEnv carries the parent's resolved state to the daemon process: the
@@ -81,7 +82,19 @@ func runParent(ctx context.Context, cfg config.Config) error {
 		TargetEnv:  []string{handoffEnv + "=" + string(env)},
 		ExtraFiles: lns.files,
 		OwnedDirs:  []string{cfg.DataRoot, cfg.ExecRoot},
+		// Containers that outlived the previous daemon hold its namespaces:
+		// joining them keeps their network and mounts manageable.
+		Join: joinTargets(cfg),
 	})
+}
+
+// joinTargets lists the namespaces the shims of running containers hold.
+func joinTargets(cfg config.Config) []netns.JoinTarget {
+	var out []netns.JoinTarget
+	for _, ns := range runtime.ShimNamespaces(runtime.RunRootIn(cfg.ExecRoot)) {
+		out = append(out, netns.JoinTarget(ns))
+	}
+	return out
 }
 
 // lockDataRoot makes sure one daemon owns a data root. The lock file holds

@@ -97,7 +97,7 @@ func (d *Daemon) openStores(ctx context.Context) error {
 	for _, c := range d.containers.List() {
 		d.refVolumes(ctx, c)
 	}
-	d.runtime, err = runtime.New(runtime.Opt{RunRoot: filepath.Join(cfg.ExecRoot, "c"), StateRoot: filepath.Join(cfg.DataRoot, "runtime")})
+	d.runtime, err = runtime.New(runtime.Opt{RunRoot: runtime.RunRootIn(cfg.ExecRoot), StateRoot: filepath.Join(cfg.DataRoot, "runtime")})
 	if err != nil {
 		return err
 	}

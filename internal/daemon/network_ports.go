@@ -68,6 +68,11 @@ func portMappings(cfg *container.Config, hc *container.HostConfig) ([]netns.Port
 			}
 		}
 	}
+	return mappingsOf(bindings)
+}
+
+// mappingsOf turns port bindings into mappings, sorted by container port.
+func mappingsOf(bindings network.PortMap) ([]netns.PortMapping, error) {
 	var out []netns.PortMapping
 	for p, list := range bindings {
 		for _, b := range list {

@@ -23,7 +23,7 @@ func (d *Daemon) restore(ctx context.Context) {
 		case err == nil && st.Running:
 			log.G(ctx).WithField("container", c.ID).Info("re-adopted running container")
 			d.readoptVolumes(ctx, c)
-			d.warnLostNetwork(ctx, c)
+			d.readoptNetwork(ctx, c)
 			go d.monitor(c.ID)
 		case err == nil && st.Exit != nil:
 			d.recordExit(ctx, c.ID, *st.Exit)

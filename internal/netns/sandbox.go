@@ -42,28 +42,35 @@ type SandboxOpt struct {
 // Container namespaces are separate, joined to the bridges by veth pairs.
 // Its methods are safe for concurrent use.
 type Sandbox struct {
-	root  string
-	path  string
-	slirp *slirp // nil when slirp4netns is unavailable
+	root   string
+	path   string
+	slirp  *slirp // nil when slirp4netns is unavailable
+	reused bool   // an earlier daemon's sandbox
 }
 
-// OpenSandbox creates a fresh sandbox namespace. Handles left under Root
-// by an earlier daemon are released first: their interfaces and rules
-// go with them.
+// OpenSandbox opens the sandbox namespace. A daemon that joined the
+// namespaces of its predecessor (see Run) finds the predecessor's sandbox
+// still mounted and reuses it, with its bridges, rules and container
+// namespaces (Reused reports it). Otherwise it creates a fresh one, after
+// releasing the handles an earlier daemon left under Root: their
+// interfaces and rules go with them.
 func OpenSandbox(ctx context.Context, opt SandboxOpt) (_ *Sandbox, err error) {
 	s := &Sandbox{root: opt.Root, path: filepath.Join(opt.Root, "sandbox")}
 	if err := os.MkdirAll(s.nsDir(), 0o700); err != nil {
 		return nil, fmt.Errorf("create sandbox directory: %w", err)
 	}
-	s.cleanStale(ctx)
-	if err := newNetNS(s.path); err != nil {
-		return nil, fmt.Errorf("create sandbox namespace: %w", err)
-	}
-	defer func() {
-		if err != nil {
-			_ = releaseNetNS(s.path)
+	s.reused = isNetNSHandle(s.path)
+	if !s.reused {
+		s.cleanStale(ctx)
+		if err := newNetNS(s.path); err != nil {
+			return nil, fmt.Errorf("create sandbox namespace: %w", err)
 		}
-	}()
+		defer func() {
+			if err != nil {
+				_ = releaseNetNS(s.path)
+			}
+		}()
+	}
 	if err := s.configure(); err != nil {
 		return nil, err
 	}
@@ -81,11 +88,19 @@ func (s *Sandbox) Path() string { return s.path }
 // Outbound reports whether slirp4netns gives the sandbox outbound access.
 func (s *Sandbox) Outbound() bool { return s.slirp != nil }
 
-// Close stops slirp4netns and releases the sandbox namespace. Container
-// namespaces are left to their holders.
+// Close stops slirp4netns. While container namespaces remain (containers
+// that outlive the daemon), the sandbox stays with their bridges for the
+// next daemon, which joins their mount namespace and reuses it; otherwise
+// it is released.
 func (s *Sandbox) Close() error {
 	if s.slirp != nil {
 		s.slirp.stop()
+	}
+	entries, _ := os.ReadDir(s.nsDir())
+	for _, e := range entries {
+		if s.HasNetNS(e.Name()) {
+			return nil
+		}
 	}
 	return releaseNetNS(s.path)
 }

@@ -31,6 +31,10 @@ type Opt struct {
 	// OwnedDirs are chowned (not recursively) to the mapped root before the
 	// start, in root mode only. StateDir is always included.
 	OwnedDirs []string
+	// Join are the namespaces an earlier run left alive (its container
+	// shims hold them). Run joins the first that qualifies instead of
+	// creating new ones (see join.go).
+	Join []JoinTarget
 }
 
 // Environment variables through which the daemon learns the host user's
@@ -61,6 +65,12 @@ func Run(ctx context.Context, opt Opt) error {
 	if err := opt.validate(); err != nil {
 		return err
 	}
+	if err := prepare(opt); err != nil {
+		return err
+	}
+	if joined, err := runJoined(ctx, opt); joined {
+		return err
+	}
 	sys, err := hostSystem()
 	if err != nil {
 		return err
@@ -82,16 +92,18 @@ func (opt Opt) validate() error {
 	return nil
 }
 
-func run(ctx context.Context, opt Opt, p plan) error {
+// prepare creates the state dir and marks inherited descriptors
+// close-on-exec: those from a shell or a supervisor would otherwise leak
+// into the daemon; the listeners still arrive because exec dups ExtraFiles
+// into place.
+func prepare(opt Opt) error {
 	if err := os.MkdirAll(opt.StateDir, 0o700); err != nil {
 		return fmt.Errorf("create state dir: %w", err)
 	}
-	// Descriptors this process inherited without close-on-exec (from a shell
-	// or a supervisor) would otherwise leak into the daemon; the listeners
-	// still arrive because exec dups ExtraFiles into place.
-	if err := closeOnExecFrom(3); err != nil {
-		return err
-	}
+	return closeOnExecFrom(3)
+}
+
+func run(ctx context.Context, opt Opt, p plan) error {
 	cmd, err := p.command(ctx, opt)
 	if err != nil {
 		return err

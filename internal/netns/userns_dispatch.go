@@ -24,6 +24,9 @@ const (
 // never returns: it calls os.Exit, passing the daemon's exit status through.
 // Otherwise it returns at once.
 func Dispatch() {
+	if _, joined := os.LookupEnv(joinEnv); joined {
+		reexecJoined()
+	}
 	switch {
 	case os.Getenv(rkPipeFDEnv) != "":
 		exitWith("rootlesskit child", runChild())

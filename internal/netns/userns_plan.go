@@ -18,6 +18,7 @@ const (
 	modeRootlessKit mode = iota // rootless, subordinate ranges via newuidmap
 	modeSingle                  // rootless, degraded single-id mapping
 	modeRoot                    // host root, root's subordinate range
+	modeJoin                    // the namespaces of an earlier run (join.go)
 )
 
 func (m mode) String() string {
@@ -26,6 +27,8 @@ func (m mode) String() string {
 		return "rootlesskit"
 	case modeSingle:
 		return "single-id"
+	case modeJoin:
+		return "join"
 	default:
 		return "root"
 	}

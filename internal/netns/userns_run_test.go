@@ -43,6 +43,17 @@ func byCancel(cancel context.CancelFunc) { cancel() }
 // called to deliver one.
 func runTarget(t *testing.T, p plan, stop stopper) runResult {
 	t.Helper()
+	return runTargetWith(t, func(ctx context.Context, opt Opt) error {
+		if err := prepare(opt); err != nil {
+			return err
+		}
+		return run(ctx, opt, p)
+	}, stop)
+}
+
+// runTargetWith is runTarget with the way of starting the target given.
+func runTargetWith(t *testing.T, start func(context.Context, Opt) error, stop stopper) runResult {
+	t.Helper()
 	dir := sharedTempDir(t)
 	sock := filepath.Join(dir, "test.sock")
 	l, err := net.Listen("unix", sock)
@@ -69,7 +80,7 @@ func runTarget(t *testing.T, p plan, stop stopper) runResult {
 	ctx, cancel := context.WithCancel(testLogger(t.Context(), &logs))
 	defer cancel()
 	errc := make(chan error, 1)
-	go func() { errc <- run(ctx, opt, p) }()
+	go func() { errc <- start(ctx, opt) }()
 	rep, rerr := readReport(sock)
 	if rerr == nil && stop != nil {
 		stop(cancel)

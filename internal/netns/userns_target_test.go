@@ -42,6 +42,8 @@ type targetReport struct {
 	PrivateEnv  []string
 	ParentEUID  string
 	HasSysAdmin bool
+	UserNS      string // readlink of /proc/self/ns/user
+	MntNS       string
 }
 
 // runTestTarget reports over the listener at fd 3, then waits for a signal
@@ -84,6 +86,8 @@ func fillReport(rep *targetReport) {
 			rep.PrivateEnv = append(rep.PrivateEnv, kv)
 		}
 	}
+	rep.UserNS, _ = os.Readlink("/proc/self/ns/user")
+	rep.MntNS, _ = os.Readlink("/proc/self/ns/mnt")
 	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
 	var data [2]unix.CapUserData
 	if unix.Capget(&hdr, &data[0]) == nil {

@@ -29,6 +29,9 @@ func Dispatch() {
 	}
 	if os.Getenv(envMode) == modeShim {
 		// The shim is a process of its own: this is its root context.
-		os.Exit(runShim(context.Background()))
+		mntns := holdMountNS()
+		code := runShim(context.Background())
+		mntns.Close()
+		os.Exit(code)
 	}
 }
