@@ -200,3 +200,25 @@ func TestProbeOverlay(t *testing.T) {
 	}
 	t.Logf("overlay works in a user namespace (extra option %q)", opt)
 }
+
+// TestProbeOverlayInMappedRootDir: as host root in root mode, the data root
+// belongs to the mapped root after the first run; the probe must still
+// get in.
+func TestProbeOverlayInMappedRootDir(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs host root to chown the probe dir")
+	}
+	if _, err := ProbeOverlay(t.Context(), t.TempDir()); err != nil {
+		t.Skipf("native overlay in a user namespace is not available here: %v", err)
+	}
+	dir := filepath.Join(t.TempDir(), "data")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(dir, 424242, 424242); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ProbeOverlay(t.Context(), dir); err != nil {
+		t.Fatalf("probe in a dir owned by another uid: %v", err)
+	}
+}

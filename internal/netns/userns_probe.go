@@ -40,8 +40,8 @@ func ProbeOverlay(ctx context.Context, dir string) (string, error) {
 	cmd.Stdout, cmd.Stderr = &out, &out
 	cmd.SysProcAttr = &syscall.SysProcAttr{
 		Cloneflags:  syscall.CLONE_NEWUSER | syscall.CLONE_NEWNS,
-		UidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Geteuid(), Size: 1}},
-		GidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getegid(), Size: 1}},
+		UidMappings: probeMapping(os.Geteuid(), dir, func(st *syscall.Stat_t) int { return int(st.Uid) }),
+		GidMappings: probeMapping(os.Getegid(), dir, func(st *syscall.Stat_t) int { return int(st.Gid) }),
 		Pdeathsig:   syscall.SIGKILL,
 	}
 	if err := cmd.Start(); err != nil {
@@ -51,6 +51,18 @@ func ProbeOverlay(ctx context.Context, dir string) (string, error) {
 		return "", fmt.Errorf("probe overlay: %s (%w)", strings.TrimSpace(out.String()), err)
 	}
 	return strings.TrimSpace(out.String()), nil
+}
+
+// probeMapping maps 0 to id. As host root it also maps dir's owner (the
+// mapped root of an earlier run, in root mode), so that the probe may walk
+// into dir, which only its owner may enter.
+func probeMapping(id int, dir string, owner func(*syscall.Stat_t) int) []syscall.SysProcIDMap {
+	m := []syscall.SysProcIDMap{{ContainerID: 0, HostID: id, Size: 1}}
+	var st syscall.Stat_t
+	if os.Geteuid() == 0 && syscall.Stat(dir, &st) == nil && owner(&st) != id {
+		m = append(m, syscall.SysProcIDMap{ContainerID: 1, HostID: owner(&st), Size: 1})
+	}
+	return m
 }
 
 // runOverlayProbe is the namespaced side of ProbeOverlay.
