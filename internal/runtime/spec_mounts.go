@@ -24,10 +24,8 @@ func defaultMounts(opt SpecOpt) []specs.Mount {
 		Options: []string{"nosuid", "strictatime", "mode=755", "size=65536k"},
 	}, {
 		Destination: "/dev/pts", Type: "devpts", Source: "devpts", Options: devptsOptions(),
-	}, sysMount(opt), {
-		Destination: "/dev/mqueue", Type: "mqueue", Source: "mqueue",
-		Options: []string{"nosuid", "noexec", "nodev"},
-	}, shmMount(opt)}
+	}, sysMount(opt)}
+	ms = append(ms, ipcMounts(opt)...)
 	if cgroup2() {
 		ms = append(ms, specs.Mount{Destination: "/sys/fs/cgroup", Type: "cgroup", Source: "cgroup",
 			Options: []string{"nosuid", "noexec", "nodev", "relatime", readOnly(opt)}})
@@ -61,6 +59,23 @@ func sysMount(opt SpecOpt) specs.Mount {
 		return specs.Mount{Destination: "/sys", Type: "bind", Source: "/sys", Options: []string{"rbind", "nosuid", "noexec", "nodev", "ro"}}
 	}
 	return specs.Mount{Destination: "/sys", Type: "sysfs", Source: "sysfs", Options: []string{"nosuid", "noexec", "nodev", readOnly(opt)}}
+}
+
+// ipcMounts are /dev/mqueue and /dev/shm. With --ipc host they are the
+// host's, bound where it has them: the host IPC namespace's mqueue cannot be
+// mounted from the user namespace, and Docker shares the host's /dev/shm.
+func ipcMounts(opt SpecOpt) []specs.Mount {
+	if opt.Namespaces.IPC != NamespaceHost {
+		return []specs.Mount{{Destination: "/dev/mqueue", Type: "mqueue", Source: "mqueue",
+			Options: []string{"nosuid", "noexec", "nodev"}}, shmMount(opt)}
+	}
+	var ms []specs.Mount
+	for _, dir := range []string{"/dev/mqueue", "/dev/shm"} {
+		if fi, err := os.Stat(dir); err == nil && fi.IsDir() {
+			ms = append(ms, specs.Mount{Destination: dir, Type: "bind", Source: dir, Options: []string{"rbind", "nosuid", "noexec", "nodev"}})
+		}
+	}
+	return ms
 }
 
 func shmMount(opt SpecOpt) specs.Mount {

@@ -171,3 +171,17 @@ func TestJSONLogRotation(t *testing.T) {
 		t.Error("more files kept than max-file")
 	}
 }
+
+// TestNewSpecHostIPC: the host's mqueue and shm are bound, not mounted
+// anew (the host IPC namespace refuses a mount from the user namespace).
+func TestNewSpecHostIPC(t *testing.T) {
+	s, err := NewSpec(SpecOpt{Rootfs: "/r", Args: []string{"sh"}, Seccomp: "unconfined", Namespaces: Namespaces{IPC: NamespaceHost}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range s.Mounts {
+		if (m.Destination == "/dev/mqueue" || m.Destination == "/dev/shm") && (m.Type != "bind" || m.Source != m.Destination) {
+			t.Errorf("--ipc host: %s is %+v, want a bind of the host's", m.Destination, m)
+		}
+	}
+}
