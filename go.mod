@@ -38,6 +38,8 @@ require (
 	golang.org/x/sys v0.49.0
 )
 
+require github.com/moby/sys/devices v0.1.0 // indirect
+
 require (
 	github.com/miekg/dns v1.1.62
 	golang.org/x/mod v0.39.0 // indirect

@@ -102,7 +102,7 @@ func NewSpec(opt SpecOpt) (*specs.Spec, error) {
 	}
 	s.Linux.Namespaces = namespaces(opt.Namespaces)
 	s.Mounts = withUserMounts(defaultMounts(opt), opt)
-	steps := []func(*specs.Spec, SpecOpt) error{setCapabilities, setRlimits, setSysctls, setSecurityPaths, setSeccomp}
+	steps := []func(*specs.Spec, SpecOpt) error{setCapabilities, setRlimits, setSysctls, setSecurityPaths, setSeccomp, setPrivilegedDevices}
 	for _, step := range steps {
 		if err := step(s, opt); err != nil {
 			return nil, err

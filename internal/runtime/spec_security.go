@@ -8,6 +8,7 @@ import (
 
 	"github.com/moby/profiles/seccomp"
 	"github.com/moby/sys/capability"
+	"github.com/moby/sys/devices"
 	"github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/dockerd-lite/dockerd-lite/internal/errdefs"
@@ -145,3 +146,29 @@ func setSeccomp(s *specs.Spec, opt SpecOpt) error {
 	s.Linux.Seccomp = prof
 	return nil
 }
+
+// setPrivilegedDevices gives a privileged container the host's devices, as
+// Docker does; in the user namespace libcontainer binds them, so a device
+// the user may not open stays unusable inside too.
+func setPrivilegedDevices(s *specs.Spec, opt SpecOpt) error {
+	if !opt.Privileged {
+		return nil
+	}
+	devs, err := devices.HostDevices()
+	if err != nil {
+		return fmt.Errorf("list host devices: %w", err)
+	}
+	for _, d := range devs {
+		if slices.Contains(defaultDevicePaths, d.Path) {
+			continue // libcontainer adds these itself
+		}
+		mode := d.FileMode
+		uid, gid := d.Uid, d.Gid
+		s.Linux.Devices = append(s.Linux.Devices, specs.LinuxDevice{Path: d.Path, Type: string(d.Type),
+			Major: d.Major, Minor: d.Minor, FileMode: &mode, UID: &uid, GID: &gid})
+	}
+	return nil
+}
+
+// defaultDevicePaths are the devices every container gets.
+var defaultDevicePaths = []string{"/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty", "/dev/ptmx"}

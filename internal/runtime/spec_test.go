@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"os"
 	"slices"
 	"testing"
 
@@ -183,5 +184,20 @@ func TestNewSpecHostIPC(t *testing.T) {
 		if (m.Destination == "/dev/mqueue" || m.Destination == "/dev/shm") && (m.Type != "bind" || m.Source != m.Destination) {
 			t.Errorf("--ipc host: %s is %+v, want a bind of the host's", m.Destination, m)
 		}
+	}
+}
+
+func TestNewSpecPrivilegedDevices(t *testing.T) {
+	s, err := NewSpec(SpecOpt{Rootfs: "/r", Args: []string{"sh"}, Privileged: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range s.Linux.Devices {
+		if d.Path == "/dev/null" {
+			t.Error("/dev/null listed although libcontainer adds it")
+		}
+	}
+	if _, err := os.Stat("/dev/net/tun"); err == nil && !slices.ContainsFunc(s.Linux.Devices, func(d specs.LinuxDevice) bool { return d.Path == "/dev/net/tun" }) {
+		t.Errorf("privileged devices lack /dev/net/tun: %+v", s.Linux.Devices)
 	}
 }

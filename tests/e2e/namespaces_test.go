@@ -30,3 +30,20 @@ func TestContainerNamespaceModes(t *testing.T) {
 		t.Errorf("sysctl and oom score: %q", out)
 	}
 }
+
+// TestContainerPrivileged: every capability of the user namespace and the
+// host's devices (bound, so only those the user may open work).
+func TestContainerPrivileged(t *testing.T) {
+	t.Parallel()
+	d, img := ctDaemon(t)
+	out := d.DockerOK(t, "run", "--rm", "--privileged", img, "sh", "-c", "grep CapEff /proc/self/status; ls /dev")
+	if !strings.Contains(out, "CapEff:\t000001ffffffffff") {
+		t.Errorf("privileged capabilities:\n%s", out)
+	}
+	if _, err := os.Stat("/dev/net/tun"); err == nil && !strings.Contains(out, "net\n") {
+		t.Errorf("privileged /dev lacks the host's /dev/net:\n%s", out)
+	}
+	if out := d.DockerOK(t, "run", "--rm", img, "ls", "/dev"); strings.Contains(out, "net\n") {
+		t.Errorf("unprivileged /dev has host devices:\n%s", out)
+	}
+}
