@@ -69,7 +69,8 @@ func (d *Daemon) SystemInfo(ctx context.Context) (*system.Info, error) {
 	info := &system.Info{
 		ID:                 d.id,
 		Images:             len(imgs),
-		Plugins:            system.PluginsInfo{Log: []string{"json-file"}},
+		Plugins:            system.PluginsInfo{Volume: []string{"local"}, Network: []string{"bridge", "host", "null"}, Log: []string{"json-file"}},
+		InitBinary:         "docker-init",
 		Driver:             d.images.Driver(),
 		DriverStatus:       d.images.DriverStatus(),
 		LoggingDriver:      "json-file",

@@ -56,6 +56,7 @@ func TestDockerInfo(t *testing.T) {
 		SecurityOptions []string
 		DockerRootDir   string
 		ServerVersion   string
+		Plugins         struct{ Volume, Network []string }
 	}
 	raw := d.DockerOK(t, "info", "--format", "{{json .}}")
 	if err := json.Unmarshal([]byte(raw), &info); err != nil {
@@ -68,6 +69,9 @@ func TestDockerInfo(t *testing.T) {
 	}
 	if info.DockerRootDir != d.DataRoot {
 		t.Errorf("DockerRootDir = %q, want the data root %q", info.DockerRootDir, d.DataRoot)
+	}
+	if !slices.Equal(info.Plugins.Volume, []string{"local"}) || !slices.Contains(info.Plugins.Network, "bridge") {
+		t.Errorf("Plugins %+v, want the local volume driver and the bridge network driver", info.Plugins)
 	}
 	res, err := d.Client(t).Info(t.Context(), client.InfoOptions{})
 	if err != nil {
