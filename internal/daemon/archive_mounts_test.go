@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -279,4 +280,42 @@ func TestSortMounts(t *testing.T) {
 	if strings.Join(got, " ") != "/a /z/y /a/b /a/b/c" {
 		t.Fatalf("sorted = %v", got)
 	}
+}
+
+// TestViewDestinationSwapRace builds views while a mount destination's
+// parent keeps being exchanged with a symlink to a host directory: the
+// mount point is never created (and so nothing mounted) outside the root.
+func TestViewDestinationSwapRace(t *testing.T) {
+	if !inMountNS(t) {
+		return
+	}
+	_, root, host := escapeFixture(t)
+	dir, alt := filepath.Join(root, "d"), filepath.Join(root, "d.alt")
+	mustMkdir(t, dir)
+	if err := os.Symlink(host, alt); err != nil {
+		t.Fatal(err)
+	}
+	src := t.TempDir()
+	var stop atomic.Bool
+	var swaps atomic.Int64
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for !stop.Load() {
+			if unix.Renameat2(unix.AT_FDCWD, dir, unix.AT_FDCWD, alt, unix.RENAME_EXCHANGE) == nil {
+				swaps.Add(1)
+			}
+		}
+	}()
+	for range 200 {
+		if r, err := openView(root, []viewMount{{Destination: "/d/m", Source: src, RW: true}}); err == nil {
+			r.Close()
+		}
+	}
+	stop.Store(true)
+	<-done
+	if swaps.Load() < 10 {
+		t.Fatalf("only %d swaps happened; the race was not exercised", swaps.Load())
+	}
+	assertHostUntouched(t, host)
 }

@@ -10,8 +10,9 @@ import (
 )
 
 // mountsFixture is a container with a named volume at /vol, a bind mount
-// of a host directory at /bind and a read-only volume at /rovol, each
-// holding a file written before the copy.
+// of a host directory at /bind and again nested in the volume at /vol/sub,
+// and a read-only volume at /rovol, each holding a file written before the
+// copy.
 type mountsFixture struct {
 	name, vol, rovol, bind string
 }
@@ -23,7 +24,7 @@ func newMountsFixture(t *testing.T, d *harness.Daemon, name string, create ...st
 	harness.WriteFile(t, f.bind, "host.txt", []byte("from host\n"), 0o644)
 	d.DockerOK(t, "run", "--rm", "-v", f.vol+":/v", "-v", f.rovol+":/r", img, "sh", "-c",
 		"echo in volume > /v/pre.txt && echo in ro volume > /r/pre.txt")
-	args := append([]string{create[0], "-v", f.vol + ":/vol", "-v", f.bind + ":/bind", "-v", f.rovol + ":/rovol:ro", "--name", name}, create[1:]...)
+	args := append([]string{create[0], "-v", f.vol + ":/vol", "-v", f.bind + ":/bind", "-v", f.bind + ":/vol/sub", "-v", f.rovol + ":/rovol:ro", "--name", name}, create[1:]...)
 	d.DockerOK(t, args...)
 	return f
 }
@@ -39,7 +40,7 @@ func (f mountsFixture) remove(t *testing.T, d *harness.Daemon) {
 func (f mountsFixture) check(t *testing.T, d *harness.Daemon) {
 	t.Helper()
 	out := harness.TempDir(t)
-	for src, want := range map[string]string{"/vol/pre.txt": "in volume\n", "/bind/host.txt": "from host\n", "/rovol/pre.txt": "in ro volume\n"} {
+	for src, want := range map[string]string{"/vol/pre.txt": "in volume\n", "/bind/host.txt": "from host\n", "/vol/sub/host.txt": "from host\n", "/rovol/pre.txt": "in ro volume\n"} {
 		dst := filepath.Join(out, filepath.Base(filepath.Dir(src))+".txt")
 		d.DockerOK(t, "cp", f.name+":"+src, dst)
 		if got := readFile(t, dst); got != want {
@@ -49,12 +50,15 @@ func (f mountsFixture) check(t *testing.T, d *harness.Daemon) {
 	in := filepath.Join(cpFixture(t), "src", "f.txt")
 	d.DockerOK(t, "cp", in, f.name+":/vol/in.txt")
 	d.DockerOK(t, "cp", in, f.name+":/bind/in.txt")
+	d.DockerOK(t, "cp", in, f.name+":/vol/sub/nested.txt")
 	img := d.LoadBusybox(t)
 	if got := d.DockerOK(t, "run", "--rm", "-v", f.vol+":/v", img, "cat", "/v/in.txt"); got != "hello\n" {
 		t.Errorf("file copied into /vol reads %q from the volume", got)
 	}
-	if got := readFile(t, filepath.Join(f.bind, "in.txt")); got != "hello\n" {
-		t.Errorf("file copied into /bind reads %q on the host", got)
+	for _, name := range []string{"in.txt", "nested.txt"} {
+		if got := readFile(t, filepath.Join(f.bind, name)); got != "hello\n" {
+			t.Errorf("file %s copied into the bind reads %q on the host", name, got)
+		}
 	}
 	r := d.Docker(t, "cp", in, f.name+":/rovol/in.txt")
 	if r.ExitCode == 0 || !strings.Contains(r.Stderr, "mounted volume is marked read-only") {
@@ -110,7 +114,7 @@ func TestArchiveMountsExport(t *testing.T) {
 		t.Fatalf("tar t: %v\n%s", err, list)
 	}
 	names := "\n" + string(list)
-	for _, want := range []string{"vol/pre.txt", "bind/host.txt", "rovol/pre.txt", "bin/"} {
+	for _, want := range []string{"vol/pre.txt", "bind/host.txt", "vol/sub/host.txt", "rovol/pre.txt", "bin/"} {
 		if !strings.Contains(names, "\n"+want+"\n") {
 			t.Errorf("export lacks %s", want)
 		}
