@@ -146,12 +146,23 @@ type statInfo struct {
 	mode os.FileMode
 }
 
-func (s statInfo) Name() string       { return s.name }
-func (s statInfo) Size() int64        { return 0 }
-func (s statInfo) Mode() os.FileMode  { return s.mode }
+// Name implements os.FileInfo.
+func (s statInfo) Name() string { return s.name }
+
+// Size implements os.FileInfo (not measured).
+func (s statInfo) Size() int64 { return 0 }
+
+// Mode implements os.FileInfo.
+func (s statInfo) Mode() os.FileMode { return s.mode }
+
+// ModTime implements os.FileInfo (not read).
 func (s statInfo) ModTime() time.Time { return time.Time{} }
-func (s statInfo) IsDir() bool        { return s.mode.IsDir() }
-func (s statInfo) Sys() any           { return nil }
+
+// IsDir implements os.FileInfo.
+func (s statInfo) IsDir() bool { return s.mode.IsDir() }
+
+// Sys implements os.FileInfo.
+func (s statInfo) Sys() any { return nil }
 
 // stat describes p as HEAD /containers/{id}/archive does: the last element
 // is not followed unless p ends in "/" or "/.".

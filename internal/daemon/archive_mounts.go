@@ -110,31 +110,44 @@ func sortMounts(mounts []viewMount) []viewMount {
 // destination, which is opened (or created) inside the root, so neither
 // a symlink nor a swap can put the mount outside it.
 func (r *rootFS) attach(m viewMount) error {
+	tree, isDir, err := cloneSource(m)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(tree)
+	target, err := r.mountTarget(m.Destination, isDir)
+	if err != nil {
+		return err
+	}
+	defer target.Close()
+	return unix.MoveMount(tree, "", int(target.Fd()), "", unix.MOVE_MOUNT_F_EMPTY_PATH|unix.MOVE_MOUNT_T_EMPTY_PATH)
+}
+
+// cloneSource returns a detached copy of the source's mount (with its
+// submounts unless NonRecursive; read-only throughout unless RW) and
+// whether it is a directory.
+func cloneSource(m viewMount) (int, bool, error) {
 	flags := uint(unix.OPEN_TREE_CLONE | unix.OPEN_TREE_CLOEXEC)
 	if !m.NonRecursive {
 		flags |= unix.AT_RECURSIVE
 	}
 	tree, err := unix.OpenTree(unix.AT_FDCWD, m.Source, flags)
 	if err != nil {
-		return fmt.Errorf("clone %s: %w", m.Source, err)
+		return -1, false, fmt.Errorf("clone %s: %w", m.Source, err)
 	}
-	defer unix.Close(tree)
 	if !m.RW {
 		attr := &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY}
-		if err := unix.MountSetattr(tree, "", unix.AT_EMPTY_PATH|unix.AT_RECURSIVE, attr); err != nil {
-			return fmt.Errorf("make %s read-only: %w", m.Source, err)
-		}
+		err = unix.MountSetattr(tree, "", unix.AT_EMPTY_PATH|unix.AT_RECURSIVE, attr)
 	}
 	var st unix.Stat_t
-	if err := unix.Fstat(tree, &st); err != nil {
-		return fmt.Errorf("stat %s: %w", m.Source, err)
+	if err == nil {
+		err = unix.Fstat(tree, &st)
 	}
-	target, err := r.mountTarget(m.Destination, st.Mode&unix.S_IFMT == unix.S_IFDIR)
 	if err != nil {
-		return err
+		unix.Close(tree)
+		return -1, false, fmt.Errorf("prepare mount of %s: %w", m.Source, err)
 	}
-	defer target.Close()
-	return unix.MoveMount(tree, "", int(target.Fd()), "", unix.MOVE_MOUNT_F_EMPTY_PATH|unix.MOVE_MOUNT_T_EMPTY_PATH)
+	return tree, st.Mode&unix.S_IFMT == unix.S_IFDIR, nil
 }
 
 // mountTarget opens the destination inside the root (symlinks resolved
