@@ -120,3 +120,18 @@ func TestArchiveMountsExport(t *testing.T) {
 		}
 	}
 }
+
+// TestArchiveMountsReadonlyRootfs: with --read-only, copies into a volume
+// still work and copies into the container's own file system are refused.
+func TestArchiveMountsReadonlyRootfs(t *testing.T) {
+	d := harness.Shared(t)
+	img := d.LoadBusybox(t)
+	f := newMountsFixture(t, d, "cpm-ro", "create", "--read-only", img, "true")
+	defer f.remove(t, d)
+	in := filepath.Join(cpFixture(t), "src", "f.txt")
+	d.DockerOK(t, "cp", in, f.name+":/vol/ro-rootfs.txt")
+	r := d.Docker(t, "cp", in, f.name+":/tmp/")
+	if r.ExitCode == 0 || !strings.Contains(r.Stderr, "container rootfs is marked read-only") {
+		t.Fatalf("cp into a read-only rootfs:\n%s", r)
+	}
+}
