@@ -17,30 +17,6 @@ import (
 	"github.com/dockerd-lite/dockerd-lite/internal/errdefs"
 )
 
-// containerFS mounts the container's read-write layer (a running
-// container's is mounted already; mounts are counted) and opens it.
-// release closes and unmounts.
-func (d *Daemon) containerFS(ctx context.Context, name string) (*ctr.Container, *rootFS, func(), error) {
-	c, err := d.containers.Get(name)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	p, err := d.images.Mount(ctx, c.LayerID)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	r, err := openRootFS(p)
-	if err != nil {
-		d.unmountRootfs(ctx, c)
-		return nil, nil, nil, err
-	}
-	release := func() {
-		r.Close()
-		d.unmountRootfs(context.WithoutCancel(ctx), c)
-	}
-	return c, r, release, nil
-}
-
 // pathError gives a lookup failure Docker's message and class.
 func pathError(err error, p string, c *ctr.Container) error {
 	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ENOTDIR) {
@@ -115,10 +91,10 @@ func (d *Daemon) ContainerExtractToDir(ctx context.Context, name string, opt api
 		return err
 	}
 	defer release()
-	if c.HostConfig != nil && c.HostConfig.ReadonlyRootfs {
-		return errdefs.InvalidParameter(errors.New("container rootfs is marked read-only"))
-	}
 	if err := r.checkExtractDir(opt.Path); err != nil {
+		return pathError(err, opt.Path, c)
+	}
+	if err := r.checkWritable(opt.Path, c.HostConfig != nil && c.HostConfig.ReadonlyRootfs); err != nil {
 		return pathError(err, opt.Path, c)
 	}
 	xo := extractOpt{noOverwriteDirNonDir: opt.NoOverwriteDirNonDir}

@@ -23,6 +23,9 @@ import (
 type rootFS struct {
 	path string
 	dir  *os.File // O_PATH
+	// ns, when set, is the private mount namespace holding the volumes
+	// and binds attached to the root (see openView); it lives until Close.
+	ns *os.File
 }
 
 func openRootFS(p string) (*rootFS, error) {
@@ -33,8 +36,15 @@ func openRootFS(p string) (*rootFS, error) {
 	return &rootFS{path: p, dir: f}, nil
 }
 
-// Close releases the root directory.
-func (r *rootFS) Close() error { return r.dir.Close() }
+// Close releases the root directory and the mount namespace of a view
+// (which unmounts its volumes and binds).
+func (r *rootFS) Close() error {
+	err := r.dir.Close()
+	if r.ns != nil {
+		err = errors.Join(err, r.ns.Close())
+	}
+	return err
+}
 
 // cleanPath makes a container path absolute and clean.
 func cleanPath(p string) string { return path.Clean("/" + p) }
@@ -81,17 +91,78 @@ func (r *rootFS) resolve(p string, follow bool) (*os.File, string, error) {
 	return r.lookup(real)
 }
 
-// realPath resolves every symlink of p lexically inside the root. It is
-// used to report paths (linkTarget) and to pick a name; access always goes
+// realPath resolves every symlink of p inside the root, through the
+// root's descriptor (so symlinks inside volumes and binds count, and a
+// missing element ends the resolution as in securejoin). It is used to
+// report paths (linkTarget) and to pick a name; access always goes
 // through lookup.
 func (r *rootFS) realPath(p string) (string, error) {
-	full, err := securejoin.SecureJoin(r.path, cleanPath(p))
+	full, err := securejoin.SecureJoinVFS("/", cleanPath(p), rootVFS{r})
 	if err != nil {
 		return "", err
 	}
-	rel := strings.TrimPrefix(full, r.path)
-	return cleanPath(rel), nil
+	return cleanPath(full), nil
 }
+
+// rootVFS answers securejoin's Lstat and Readlink for container paths
+// through the root's descriptor; each path's parent is opened inside the
+// root (it holds no symlinks: securejoin resolved them already).
+type rootVFS struct{ r *rootFS }
+
+func (v rootVFS) at(name string, fn func(pfd int, base string) error) error {
+	parent, base, err := v.r.lookup(name)
+	if err != nil {
+		return err
+	}
+	defer parent.Close()
+	return fn(int(parent.Fd()), base)
+}
+
+// Lstat implements securejoin.VFS.
+func (v rootVFS) Lstat(name string) (os.FileInfo, error) {
+	var st unix.Stat_t
+	err := v.at(name, func(pfd int, base string) error {
+		return unix.Fstatat(pfd, base, &st, unix.AT_SYMLINK_NOFOLLOW)
+	})
+	if err != nil {
+		return nil, &fs.PathError{Op: "lstat", Path: name, Err: err}
+	}
+	return statInfo{name: path.Base(name), mode: fileMode(st.Mode)}, nil
+}
+
+// Readlink implements securejoin.VFS.
+func (v rootVFS) Readlink(name string) (string, error) {
+	var target string
+	err := v.at(name, func(pfd int, base string) (err error) {
+		target, err = readlinkAt(pfd, base)
+		return err
+	})
+	return target, err
+}
+
+// statInfo is the little of os.FileInfo that securejoin reads (the mode).
+type statInfo struct {
+	name string
+	mode os.FileMode
+}
+
+// Name implements os.FileInfo.
+func (s statInfo) Name() string { return s.name }
+
+// Size implements os.FileInfo (not measured).
+func (s statInfo) Size() int64 { return 0 }
+
+// Mode implements os.FileInfo.
+func (s statInfo) Mode() os.FileMode { return s.mode }
+
+// ModTime implements os.FileInfo (not read).
+func (s statInfo) ModTime() time.Time { return time.Time{} }
+
+// IsDir implements os.FileInfo.
+func (s statInfo) IsDir() bool { return s.mode.IsDir() }
+
+// Sys implements os.FileInfo.
+func (s statInfo) Sys() any { return nil }
 
 // stat describes p as HEAD /containers/{id}/archive does: the last element
 // is not followed unless p ends in "/" or "/.".
