@@ -123,29 +123,6 @@ func validateHostConfig(hc *container.HostConfig) error {
 	return nil
 }
 
-// resourceWarnings lists the create-time warnings for limits that cannot
-// be applied without delegated cgroups (Docker's wording).
-func (d *Daemon) resourceWarnings(hc *container.HostConfig) []string {
-	if cgroupInfo(d.findings).limits {
-		return nil
-	}
-	r := hc.Resources
-	var w []string
-	add := func(set bool, msg string) {
-		if set {
-			w = append(w, msg)
-		}
-	}
-	add(r.Memory > 0, "Your kernel does not support memory limit capabilities or the cgroup is not mounted. Limitation discarded.")
-	add(r.MemorySwap > 0, "Your kernel does not support swap limit capabilities or the cgroup is not mounted. Memory limited without swap.")
-	add(r.CPUShares > 0, "Your kernel does not support CPU shares or the cgroup is not mounted. Shares discarded.")
-	add(r.NanoCPUs > 0 || r.CPUQuota > 0, "Your kernel does not support CPU CFS scheduler. CPU quota discarded.")
-	add(r.CpusetCpus != "" || r.CpusetMems != "", "Your kernel does not support cpuset or the cgroup is not mounted. Cpuset discarded.")
-	add(r.PidsLimit != nil && *r.PidsLimit > 0, "Your kernel does not support pids limit capabilities or the cgroup is not mounted. PIDs limit discarded.")
-	add(r.BlkioWeight > 0, "Your kernel does not support Block I/O weight or the cgroup is not mounted. Weight discarded.")
-	return w
-}
-
 // inspect renders the container in GET /containers/{id}/json's shape.
 func (d *Daemon) inspect(c *ctr.Container) container.InspectResponse {
 	st := c.State

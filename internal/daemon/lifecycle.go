@@ -163,6 +163,9 @@ func (d *Daemon) updateExit(ctx context.Context, id string, st runtime.ExitStatu
 		return nil, false
 	}
 	d.unmountRootfs(ctx, c)
+	if st.OOMKilled {
+		d.containerEvent(c, "oom", nil)
+	}
 	d.containerEvent(c, "die", map[string]string{"exitCode": itoa(int64(st.ExitCode))})
 	if restart {
 		d.scheduleRestart(id, delay)
