@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/opencontainers/cgroups"
@@ -80,12 +82,32 @@ func cgroupPaths(c *libcontainer.Container) map[string]string {
 	return st.CgroupPaths
 }
 
-// hasController reports whether the container has a cgroup for name.
+// hasController reports whether the container has a cgroup for name. On
+// v2 libcontainer reports the path even when it could not create the
+// cgroup (rootless), so the directory must exist and offer the controller.
 func hasController(paths map[string]string, name string) bool {
-	if cgroups.IsCgroup2UnifiedMode() {
-		return paths[""] != ""
+	if !cgroups.IsCgroup2UnifiedMode() {
+		return paths[name] != ""
 	}
-	return paths[name] != ""
+	dir := paths[""]
+	if dir == "" {
+		return false
+	}
+	if name == "freezer" {
+		_, err := os.Stat(filepath.Join(dir, "cgroup.freeze"))
+		return err == nil
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "cgroup.controllers"))
+	return err == nil && slices.Contains(strings.Fields(string(b)), name)
+}
+
+// hasCgroup reports whether the container has a cgroup at all.
+func hasCgroup(paths map[string]string) bool {
+	if !cgroups.IsCgroup2UnifiedMode() {
+		return len(paths) > 0
+	}
+	_, err := os.Stat(filepath.Join(paths[""], "cgroup.procs"))
+	return paths[""] != "" && err == nil
 }
 
 // CgroupStats reads the container's cgroup counters. ErrNoCgroup: it has
@@ -96,7 +118,7 @@ func (r *Runtime) CgroupStats(ctx context.Context, id string) (CgroupStats, erro
 		return CgroupStats{}, err
 	}
 	paths := cgroupPaths(c)
-	if len(paths) == 0 {
+	if !hasCgroup(paths) {
 		return CgroupStats{}, ErrNoCgroup
 	}
 	st, err := c.Stats()
@@ -163,7 +185,7 @@ func (r *Runtime) UpdateResources(ctx context.Context, id string, res *specs.Lin
 	if err != nil {
 		return err
 	}
-	if len(cgroupPaths(c)) == 0 {
+	if !hasCgroup(cgroupPaths(c)) {
 		return ErrNoCgroup
 	}
 	cfg := c.Config()

@@ -125,3 +125,28 @@ func TestCgroupsPauseFreezer(t *testing.T) {
 		t.Errorf("after stopping a paused container, status = %q", st)
 	}
 }
+
+// TestCgroupsCPU: --cpus, --cpu-shares and --cpuset-cpus reach the cgroup,
+// and a busy loop under --cpus 0.5 is throttled to about half a CPU.
+func TestCgroupsCPU(t *testing.T) {
+	d, tree := cgDaemon(t)
+	defer monRemoveAll(t, d)
+	id := monRun(t, d, "--cpus", "0.5", "--cpu-shares", "512", "--cpuset-cpus", "0", "while :; do :; done")
+	cpu := tree.ContainerDir("cpu", id)
+	got := cgRead(t, cpu, "cpu.cfs_quota_us") + " " + cgRead(t, cpu, "cpu.cfs_period_us") + " " + cgRead(t, cpu, "cpu.shares")
+	if got != "50000 100000 512" {
+		t.Errorf("cpu quota, period, shares = %s, want 50000 100000 512", got)
+	}
+	if cpus := cgRead(t, tree.ContainerDir("cpuset", id), "cpuset.cpus"); cpus != "0" {
+		t.Errorf("cpuset.cpus = %s", cpus)
+	}
+	harness.Poll(t, 20*time.Second, "docker stats to show the busy loop throttled to about 50%", func() (bool, string) {
+		out := strings.TrimSpace(d.DockerOK(t, "stats", "--no-stream", "--format", "{{.CPUPerc}}", id))
+		pct, err := strconv.ParseFloat(strings.TrimSuffix(out, "%"), 64)
+		return err == nil && pct > 20 && pct < 65, out
+	})
+	d.DockerOK(t, "update", "--cpus", "1.5", id)
+	if q := cgRead(t, cpu, "cpu.cfs_quota_us"); q != "150000" {
+		t.Errorf("after update, cpu.cfs_quota_us = %s", q)
+	}
+}

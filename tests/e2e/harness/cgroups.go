@@ -15,7 +15,7 @@ import (
 )
 
 // cgroupV1Controllers are the hierarchies a test cgroup parent gets.
-var cgroupV1Controllers = []string{"memory", "pids", "cpu", "cpuacct", "freezer"}
+var cgroupV1Controllers = []string{"memory", "pids", "cpu", "cpuacct", "cpuset", "freezer"}
 
 // CgroupTree is a cgroup subtree the harness made writable for the
 // daemon's user.
@@ -34,7 +34,7 @@ func (c CgroupTree) ContainerDir(controller, id string) string {
 }
 
 // CgroupParent creates, as root, a cgroup v1 subtree (memory, pids, cpu,
-// cpuacct, freezer) below the test process's own cgroups, owned by the
+// cpuacct, cpuset, freezer) below the test process's own cgroups, owned by the
 // daemon's user, as an administrator would for a rootless daemon; it is
 // removed when t ends (register it before starting the daemon, so the
 // daemon stops first). t is skipped where that cannot be done: not root,
@@ -59,6 +59,9 @@ func CgroupParent(t testing.TB) CgroupTree {
 			t.Skipf("cannot create cgroup %s: %v", dir, err)
 		}
 		tree.Dirs[c] = dir
+		if err := inheritCpuset(c, dir); err != nil {
+			t.Skipf("cannot set up cgroup %s: %v", dir, err)
+		}
 		if err := chownTree(dir, run.id.UID, run.id.GID); err != nil {
 			t.Skipf("cannot hand cgroup %s to %s: %v", dir, run.id.Name, err)
 		}
@@ -84,6 +87,24 @@ func (c CgroupTree) remove(t testing.TB) {
 			}
 		}
 	}
+}
+
+// inheritCpuset: a new v1 cpuset cgroup starts with no CPUs and memory
+// nodes, so no process could join it; give it its parent's.
+func inheritCpuset(controller, dir string) error {
+	if controller != "cpuset" {
+		return nil
+	}
+	for _, f := range []string{"cpuset.cpus", "cpuset.mems"} {
+		b, err := os.ReadFile(filepath.Join(filepath.Dir(dir), f))
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(dir, f), b, 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func chownTree(dir string, uid, gid int) error {
