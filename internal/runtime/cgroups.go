@@ -273,3 +273,22 @@ func oomKillCount(content string) uint64 {
 	}
 	return 0
 }
+
+// NotifyOOM returns a channel that receives a value each time the kernel's
+// OOM killer acts in the container's memory cgroup and is closed when the
+// cgroup is removed; the caller must drain it. ErrNoCgroup: the container
+// has no memory cgroup.
+func (r *Runtime) NotifyOOM(ctx context.Context, id string) (<-chan struct{}, error) {
+	c, err := r.load(id)
+	if err != nil {
+		return nil, err
+	}
+	if !hasController(cgroupPaths(c), "memory") {
+		return nil, ErrNoCgroup
+	}
+	ch, err := c.NotifyOOM()
+	if err != nil {
+		return nil, fmt.Errorf("watch oom of %s: %w", id, err)
+	}
+	return ch, nil
+}

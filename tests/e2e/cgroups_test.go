@@ -68,6 +68,17 @@ func TestCgroupsMemoryOOM(t *testing.T) {
 	if acts := strings.Fields(ev); !strings.Contains(strings.Join(acts, " "), "oom die") {
 		t.Errorf("events %q, want oom before die", acts)
 	}
+	// A child killed for OOM while the container goes on: reported at once.
+	survivor := monRun(t, d, "--memory", "32m", `(x=a; while :; do x="$x$x"; done); sleep 1000`)
+	harness.Poll(t, 20*time.Second, "OOMKilled on a running container", func() (bool, string) {
+		s := monInspect(t, d, survivor, "{{.State.OOMKilled}} {{.State.Running}}")
+		return s == "true true", s
+	})
+	ev = d.DockerOK(t, "events", "--since", strconv.FormatInt(since, 10), "--until", strconv.FormatInt(time.Now().Unix()+1, 10),
+		"--filter", "container="+survivor, "--filter", "event=oom", "--format", "{{.Action}}")
+	if strings.TrimSpace(ev) == "" {
+		t.Errorf("no oom event for the running container %s", survivor)
+	}
 	id := monRun(t, d, "--memory", "32m", "sleep 1000")
 	if lim := cgRead(t, tree.ContainerDir("memory", id), "memory.limit_in_bytes"); lim != "33554432" {
 		t.Errorf("memory.limit_in_bytes = %s", lim)
