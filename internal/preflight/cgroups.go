@@ -75,13 +75,15 @@ func isCgroup2(root string) bool {
 // detectCgroups works on the files only, so tests can use fake trees.
 func detectCgroups(root, procCgroup, parent string, v2 bool) CgroupSetup {
 	s := CgroupSetup{Version: 1, Parent: parent, Dirs: map[string]string{}}
+	if v2 {
+		s.Version = 2
+	}
 	own, err := ownCgroups(procCgroup)
 	if err != nil {
 		s.Missing = append(s.Missing, err.Error())
 		return s
 	}
 	if v2 {
-		s.Version = 2
 		detectV2(&s, root, own[""])
 		return s
 	}
