@@ -56,7 +56,7 @@ func runParent(ctx context.Context, cfg config.Config) error {
 			return fmt.Errorf("create %s: %w", dir, err)
 		}
 	}
-	findings := preflight.Check(ctx, preflight.Opt{ProbeDir: cfg.DataRoot})
+	findings := preflight.Check(ctx, preflight.Opt{ProbeDir: cfg.DataRoot, CgroupParent: cfg.CgroupParent})
 	preflight.Log(ctx, findings)
 	unlock, err := lockDataRoot(cfg.DataRoot)
 	if err != nil {

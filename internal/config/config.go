@@ -36,6 +36,11 @@ type Config struct {
 	TLSCert            string   `json:"tlscert,omitempty"`
 	TLSKey             string   `json:"tlskey,omitempty"`
 	AllowHostLoopback  bool     `json:"allow-host-loopback,omitempty"`
+	// CgroupParent is where containers' cgroups are created: an absolute
+	// path from each hierarchy's root or a path relative to the daemon's
+	// own cgroup ("" means the daemon's own cgroup), as with dockerd's
+	// cgroupfs driver. A container's HostConfig.CgroupParent overrides it.
+	CgroupParent string `json:"cgroup-parent,omitempty"`
 
 	// ConfigFile is where daemon.json was (or would be) read from.
 	ConfigFile string `json:"-"`
@@ -61,6 +66,7 @@ func (c *Config) Flags() *pflag.FlagSet {
 	fs.StringVar(&c.TLSCert, "tlscert", "", "path to the TLS certificate file")
 	fs.StringVar(&c.TLSKey, "tlskey", "", "path to the TLS key file")
 	fs.BoolVar(&c.AllowHostLoopback, "allow-host-loopback", false, "let containers reach the host's loopback through 10.0.2.2")
+	fs.StringVar(&c.CgroupParent, "cgroup-parent", "", "parent cgroup of containers: absolute, or relative to the daemon's cgroup (default: the daemon's cgroup)")
 	fs.StringVar(&c.ConfigFile, "config-file", "", "daemon configuration file (default $XDG_CONFIG_HOME/dockerd-lite/daemon.json, /etc/dockerd-lite/daemon.json for root)")
 	return fs
 }
@@ -162,6 +168,7 @@ func (c *Config) overlay(f *Config, present map[string]json.RawMessage) {
 	set("tlscert", func() { c.TLSCert = f.TLSCert })
 	set("tlskey", func() { c.TLSKey = f.TLSKey })
 	set("allow-host-loopback", func() { c.AllowHostLoopback = f.AllowHostLoopback })
+	set("cgroup-parent", func() { c.CgroupParent = f.CgroupParent })
 	c.applyReloadable(f, present)
 }
 

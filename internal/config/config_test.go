@@ -107,3 +107,17 @@ func TestReload(t *testing.T) {
 		t.Errorf("reload: %v %+v", err, n)
 	}
 }
+
+func TestCgroupParent(t *testing.T) {
+	c, err := load(t, userEnv, `{"cgroup-parent":"/dockerd-lite-u"}`)
+	if err != nil || c.CgroupParent != "/dockerd-lite-u" {
+		t.Errorf("from daemon.json: %q, %v", c.CgroupParent, err)
+	}
+	c, err = load(t, userEnv, "", "--cgroup-parent", "dl")
+	if err != nil || c.CgroupParent != "dl" {
+		t.Errorf("from the flag: %q, %v", c.CgroupParent, err)
+	}
+	if _, err = load(t, userEnv, `{"cgroup-parent":"a"}`, "--cgroup-parent", "b"); err == nil {
+		t.Error("flag and file both accepted")
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 
+	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
 	"github.com/moby/moby/api/types/container"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
@@ -49,13 +50,16 @@ func (d *Daemon) ContainerCommit(ctx context.Context, opt api.CommitOptions) (st
 }
 
 // imageConfigOf keeps what an image config can hold of a container config.
-func imageConfigOf(c *container.Config) ocispec.ImageConfig {
+func imageConfigOf(c *container.Config) dockerspec.DockerOCIImageConfig {
 	if c == nil {
-		return ocispec.ImageConfig{}
+		return dockerspec.DockerOCIImageConfig{}
 	}
-	out := ocispec.ImageConfig{
-		User: c.User, Env: c.Env, Entrypoint: c.Entrypoint, Cmd: c.Cmd, WorkingDir: c.WorkingDir,
-		Labels: c.Labels, StopSignal: c.StopSignal,
+	out := dockerspec.DockerOCIImageConfig{
+		ImageConfig: ocispec.ImageConfig{
+			User: c.User, Env: c.Env, Entrypoint: c.Entrypoint, Cmd: c.Cmd, WorkingDir: c.WorkingDir,
+			Labels: c.Labels, StopSignal: c.StopSignal, ArgsEscaped: c.ArgsEscaped, //nolint:staticcheck // Docker keeps it
+		},
+		DockerOCIImageConfigExt: dockerspec.DockerOCIImageConfigExt{Healthcheck: c.Healthcheck, OnBuild: c.OnBuild, Shell: c.Shell},
 	}
 	for p := range c.ExposedPorts {
 		if out.ExposedPorts == nil {

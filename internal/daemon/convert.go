@@ -5,11 +5,10 @@ import (
 
 	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
 	"github.com/opencontainers/go-digest"
-	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
-func dockerConfig(c ocispec.ImageConfig) *dockerspec.DockerOCIImageConfig {
-	return &dockerspec.DockerOCIImageConfig{ImageConfig: c}
+func dockerConfig(c dockerspec.DockerOCIImageConfig) *dockerspec.DockerOCIImageConfig {
+	return &c
 }
 
 func digestStrings(ds []digest.Digest) []string {

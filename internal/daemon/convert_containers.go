@@ -6,10 +6,10 @@ import (
 	"time"
 
 	"github.com/docker/go-units"
+	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/network"
 	"github.com/moby/moby/api/types/storage"
-	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	ctr "github.com/dockerd-lite/dockerd-lite/internal/container"
 	"github.com/dockerd-lite/dockerd-lite/internal/errdefs"
@@ -18,7 +18,11 @@ import (
 // mergeImageConfig fills what the request leaves unset from the image, as
 // Docker does: a request Entrypoint drops the image's Cmd; Env merges by
 // key with the request winning; labels and exposed ports are unions.
-func mergeImageConfig(c container.Config, img ocispec.ImageConfig) container.Config {
+func mergeImageConfig(c container.Config, img dockerspec.DockerOCIImageConfig) container.Config {
+	c.Healthcheck = mergeHealthcheck(c.Healthcheck, img.Healthcheck)
+	if len(c.Shell) == 0 {
+		c.Shell = img.Shell
+	}
 	if len(c.Entrypoint) == 0 {
 		c.Entrypoint = img.Entrypoint
 		if len(c.Cmd) == 0 {
@@ -60,6 +64,35 @@ func mergeImageConfig(c container.Config, img ocispec.ImageConfig) container.Con
 	return c
 }
 
+// mergeHealthcheck fills what the request's health check leaves unset
+// (an empty Test, zero durations and retries) from the image's
+// HEALTHCHECK, as Docker does.
+func mergeHealthcheck(c, img *container.HealthConfig) *container.HealthConfig {
+	if img == nil {
+		return c
+	}
+	if c == nil {
+		h := *img
+		return &h
+	}
+	h := *c
+	if len(h.Test) == 0 {
+		h.Test = img.Test
+	}
+	for _, d := range []struct{ dst, src *time.Duration }{
+		{&h.Interval, &img.Interval}, {&h.Timeout, &img.Timeout},
+		{&h.StartPeriod, &img.StartPeriod}, {&h.StartInterval, &img.StartInterval},
+	} {
+		if *d.dst == 0 {
+			*d.dst = *d.src
+		}
+	}
+	if h.Retries == 0 {
+		h.Retries = img.Retries
+	}
+	return &h
+}
+
 func mergeEnv(base, over []string) []string {
 	out := slices.Clone(base)
 	for _, kv := range over {
@@ -88,29 +121,6 @@ func validateHostConfig(hc *container.HostConfig) error {
 		return errdefs.Errorf(errdefs.InvalidParameter, "can't create 'AutoRemove' container with restart policy")
 	}
 	return nil
-}
-
-// resourceWarnings lists the create-time warnings for limits that cannot
-// be applied without delegated cgroups (Docker's wording).
-func (d *Daemon) resourceWarnings(hc *container.HostConfig) []string {
-	if cgroupInfo(d.findings).limits {
-		return nil
-	}
-	r := hc.Resources
-	var w []string
-	add := func(set bool, msg string) {
-		if set {
-			w = append(w, msg)
-		}
-	}
-	add(r.Memory > 0, "Your kernel does not support memory limit capabilities or the cgroup is not mounted. Limitation discarded.")
-	add(r.MemorySwap > 0, "Your kernel does not support swap limit capabilities or the cgroup is not mounted. Memory limited without swap.")
-	add(r.CPUShares > 0, "Your kernel does not support CPU shares or the cgroup is not mounted. Shares discarded.")
-	add(r.NanoCPUs > 0 || r.CPUQuota > 0, "Your kernel does not support CPU CFS scheduler. CPU quota discarded.")
-	add(r.CpusetCpus != "" || r.CpusetMems != "", "Your kernel does not support cpuset or the cgroup is not mounted. Cpuset discarded.")
-	add(r.PidsLimit != nil && *r.PidsLimit > 0, "Your kernel does not support pids limit capabilities or the cgroup is not mounted. PIDs limit discarded.")
-	add(r.BlkioWeight > 0, "Your kernel does not support Block I/O weight or the cgroup is not mounted. Weight discarded.")
-	return w
 }
 
 // inspect renders the container in GET /containers/{id}/json's shape.

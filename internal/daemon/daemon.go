@@ -35,6 +35,7 @@ type Daemon struct {
 	mu       sync.RWMutex
 	cfg      config.Config
 	findings []preflight.Finding
+	cgroups  preflight.CgroupSetup // what the containers' cgroups can do
 	rootless bool
 	id       string
 	events   *events.Bus
@@ -67,6 +68,7 @@ func New(ctx context.Context, opt Opt) (*Daemon, error) {
 	}
 	d := &Daemon{rootCtx: ctx, cfg: cfg, findings: opt.Findings, rootless: opt.Rootless, id: id,
 		events: events.New(), execs: execs{byID: map[string]*execState{}}}
+	d.detectCgroups()
 	if err := d.openStores(ctx); err != nil {
 		d.Close()
 		return nil, err

@@ -118,6 +118,7 @@ func (d *Daemon) recordStartFailure(ctx context.Context, c *ctr.Container, err e
 // it also runs after a daemon restart for re-adopted containers.
 func (d *Daemon) monitor(id string) {
 	ctx := d.rootCtx
+	d.watchOOM(id)
 	st, err := d.runtime.Wait(ctx, id)
 	if ctx.Err() != nil {
 		return // daemon shutting down: the shim keeps the container
@@ -144,14 +145,15 @@ func (d *Daemon) updateExit(ctx context.Context, id string, st runtime.ExitStatu
 		at = time.Now().UTC()
 	}
 	var delay time.Duration
-	var restart bool
+	var restart, wasOOM bool
 	if cur, err := d.containers.Get(id); err == nil {
 		d.releaseEndpoints(ctx, cur) // ports are free once the exit is visible
 	}
 	c, err := d.containers.Update(id, func(c *ctr.Container) error {
 		clearNetwork(c)
 		ranFor := at.Sub(c.State.StartedAt)
-		c.State.SetExited(st.ExitCode, st.OOMKilled, at)
+		wasOOM = c.State.OOMKilled // reported while it ran (watchOOM)
+		c.State.SetExited(st.ExitCode, st.OOMKilled || wasOOM, at)
 		if st.Error != "" {
 			c.State.Error = st.Error
 		}
@@ -163,6 +165,9 @@ func (d *Daemon) updateExit(ctx context.Context, id string, st runtime.ExitStatu
 		return nil, false
 	}
 	d.unmountRootfs(ctx, c)
+	if st.OOMKilled && !wasOOM {
+		d.containerEvent(c, "oom", nil)
+	}
 	d.containerEvent(c, "die", map[string]string{"exitCode": itoa(int64(st.ExitCode))})
 	if restart {
 		d.scheduleRestart(id, delay)

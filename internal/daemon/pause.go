@@ -14,8 +14,8 @@ import (
 	"github.com/dockerd-lite/dockerd-lite/internal/errdefs"
 )
 
-// ContainerPause implements api.ContainerBackend. Without a freezer cgroup
-// every process of the container's pid namespace gets SIGSTOP; processes
+// ContainerPause implements api.ContainerBackend: the freezer cgroup when
+// the container has one. Without it every process of the container's pid namespace gets SIGSTOP; processes
 // forked while that happens are caught by listing again until all are
 // stopped.
 func (d *Daemon) ContainerPause(ctx context.Context, name string) error {
@@ -31,8 +31,8 @@ func (d *Daemon) ContainerPause(ctx context.Context, name string) error {
 	default:
 		return errdefs.Errorf(errdefs.Conflict, "container %s is not running", c.ID)
 	}
-	if err := d.stopProcesses(ctx, c.ID); err != nil {
-		_ = d.signalAll(ctx, c.ID, unix.SIGCONT)
+	if err := d.freeze(ctx, c.ID); err != nil {
+		_ = d.thaw(ctx, c.ID)
 		return fmt.Errorf("cannot pause container %s: %w", c.ID, err)
 	}
 	return d.setPaused(c.ID, true, "pause")
@@ -48,7 +48,7 @@ func (d *Daemon) ContainerUnpause(ctx context.Context, name string) error {
 	if c.State.Status != container.StatePaused {
 		return errdefs.Errorf(errdefs.Conflict, "container %s is not paused", c.ID)
 	}
-	if err := d.signalAll(ctx, c.ID, unix.SIGCONT); err != nil {
+	if err := d.thaw(ctx, c.ID); err != nil {
 		return fmt.Errorf("cannot unpause container %s: %w", c.ID, err)
 	}
 	return d.setPaused(c.ID, false, "unpause")
@@ -101,6 +101,8 @@ func (d *Daemon) stopProcesses(ctx context.Context, id string) error {
 	return errors.New("processes keep running: they fork faster than they stop")
 }
 
+const sigCont = unix.SIGCONT
+
 // signalAll sends sig to every process of the container.
 func (d *Daemon) signalAll(ctx context.Context, id string, sig syscall.Signal) error {
 	pids, err := d.runtime.Pids(ctx, id)
@@ -123,7 +125,7 @@ func (d *Daemon) resumeIfPaused(ctx context.Context, id string) {
 	if err != nil || c.State.Status != container.StatePaused {
 		return
 	}
-	logErr(ctx, d.signalAll(ctx, id, unix.SIGCONT), "resume paused container")
+	logErr(ctx, d.thaw(ctx, id), "resume paused container")
 	_, err = d.containers.Update(id, func(c *ctr.Container) error {
 		if c.State.Status == container.StatePaused {
 			c.State.Status = container.StateRunning

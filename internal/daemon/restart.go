@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/containerd/log"
@@ -120,22 +121,24 @@ func (d *Daemon) autoStart(ctx context.Context) {
 }
 
 // ContainerUpdate implements api.ContainerBackend. The restart policy takes
-// effect at the next exit. Resources are recorded; without delegated
-// cgroups they cannot be applied, which the warnings say as create's do.
+// effect at the next exit. Resources are applied at once to a running
+// container's cgroup where a controller can enforce them, and recorded for
+// the next start; the warnings name those that cannot be enforced.
 func (d *Daemon) ContainerUpdate(ctx context.Context, name string, cfg container.UpdateConfig) (container.UpdateResponse, error) {
-	c, err := d.containers.Update(name, func(c *ctr.Container) error {
-		hc := *c.HostConfig
-		if cfg.RestartPolicy.Name != "" {
-			if hc.AutoRemove && cfg.RestartPolicy.Name != container.RestartPolicyDisabled {
-				return errdefs.Errorf(errdefs.InvalidParameter, "Restart policy cannot be updated because AutoRemove is enabled for the container")
-			}
-			hc.RestartPolicy = cfg.RestartPolicy
-		}
-		mergeResources(&hc.Resources, cfg.Resources)
-		if err := validateHostConfig(&hc); err != nil {
-			return err
-		}
-		c.HostConfig = &hc
+	cur, unlock, err := d.lockedContainer(name)
+	if err != nil {
+		return container.UpdateResponse{}, err
+	}
+	defer unlock()
+	hc, err := updatedHostConfig(cur.HostConfig, cfg)
+	if err != nil {
+		return container.UpdateResponse{}, err
+	}
+	if err := d.applyUpdate(ctx, cur, cfg.Resources); err != nil {
+		return container.UpdateResponse{}, fmt.Errorf("Cannot update container %s: %w", cur.ID, err) //nolint:staticcheck // Docker's message
+	}
+	c, err := d.containers.Update(cur.ID, func(c *ctr.Container) error {
+		c.HostConfig = hc
 		return nil
 	})
 	if err != nil {
@@ -143,6 +146,22 @@ func (d *Daemon) ContainerUpdate(ctx context.Context, name string, cfg container
 	}
 	d.containerEvent(c, "update", nil)
 	return container.UpdateResponse{Warnings: d.resourceWarnings(&container.HostConfig{Resources: cfg.Resources})}, nil
+}
+
+// updatedHostConfig is hc with the update's restart policy and limits.
+func updatedHostConfig(cur *container.HostConfig, cfg container.UpdateConfig) (*container.HostConfig, error) {
+	hc := *cur
+	if cfg.RestartPolicy.Name != "" {
+		if hc.AutoRemove && cfg.RestartPolicy.Name != container.RestartPolicyDisabled {
+			return nil, errdefs.Errorf(errdefs.InvalidParameter, "Restart policy cannot be updated because AutoRemove is enabled for the container")
+		}
+		hc.RestartPolicy = cfg.RestartPolicy
+	}
+	mergeResources(&hc.Resources, cfg.Resources)
+	if err := validateHostConfig(&hc); err != nil {
+		return nil, err
+	}
+	return &hc, nil
 }
 
 // mergeResources copies the limits set in upd (non-zero values) into r,

@@ -33,7 +33,11 @@ func (d *Daemon) containerSpec(ctx context.Context, c *ctr.Container) (*specs.Sp
 		d.unmountVolumes(ctx, c)
 		return nil, err
 	}
-	return runtime.NewSpec(opt)
+	spec, err := runtime.NewSpec(opt)
+	if err == nil {
+		d.setCgroup(spec, c)
+	}
+	return spec, err
 }
 
 func (d *Daemon) specOpt(c *ctr.Container, rootfs string, mounts []specs.Mount) (runtime.SpecOpt, error) {

@@ -15,9 +15,10 @@ import (
 // statsInterval is the time between two samples, as in Docker.
 const statsInterval = time.Second
 
-// ContainerStats implements api.ContainerBackend. Without delegated cgroups
-// every number is summed from /proc over the processes of the container's
-// pid namespace, so the CPU time of processes that already exited (and were
+// ContainerStats implements api.ContainerBackend. Memory, pids and CPU come
+// from the container's cgroup where it has one for them; otherwise every
+// number is summed from /proc over the processes of the container's pid
+// namespace, so the CPU time of processes that already exited (and were
 // not waited for inside the container) is not counted.
 func (d *Daemon) ContainerStats(ctx context.Context, name string, opt api.StatsOptions) (<-chan container.StatsResponse, error) {
 	c, err := d.containers.Get(name)
@@ -80,6 +81,7 @@ func (d *Daemon) sample(ctx context.Context, c *ctr.Container) container.StatsRe
 		s.Networks, err = parseNetDev(r)
 		return err
 	})
+	d.overlayCgroup(ctx, &s, c.ID)
 	return s
 }
 

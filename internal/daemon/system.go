@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"os"
 	"runtime"
+	"strconv"
 	"strings"
 	"time"
 
@@ -61,7 +62,7 @@ const (
 func (d *Daemon) SystemInfo(ctx context.Context) (*system.Info, error) {
 	cfg := d.Config()
 	osName, osVersion := osRelease()
-	cg := cgroupInfo(d.findings)
+	cg := d.cgroupInfo()
 	imgs, err := d.images.List(ctx)
 	if err != nil {
 		return nil, err
@@ -99,7 +100,7 @@ func (d *Daemon) SystemInfo(ctx context.Context) (*system.Info, error) {
 		Swarm:              swarm.Info{LocalNodeState: swarm.LocalNodeStateInactive},
 		SecurityOptions:    d.securityOptions(),
 		Isolation:          "",
-		Warnings:           d.warnings(cg),
+		Warnings:           d.warnings(),
 	}
 	for _, c := range d.containers.List() {
 		info.Containers++
@@ -125,7 +126,7 @@ func (d *Daemon) securityOptions() []string {
 }
 
 // warnings turns degraded preflight findings into docker info warnings.
-func (d *Daemon) warnings(cg cgroups) []string {
+func (d *Daemon) warnings() []string {
 	var w []string
 	for _, f := range d.findings {
 		if f.Status != preflight.OK {
@@ -136,32 +137,32 @@ func (d *Daemon) warnings(cg cgroups) []string {
 			w = append(w, msg)
 		}
 	}
-	if !cg.limits {
-		w = append(w, "WARNING: No memory limit support", "WARNING: No swap limit support",
-			"WARNING: No cpu cfs quota support", "WARNING: No cpu cfs period support",
-			"WARNING: No cpu shares support", "WARNING: No cpuset support", "WARNING: No pids limit support")
+	for _, m := range []struct {
+		ok   bool
+		text string
+	}{
+		{d.cgroups.Has("memory"), "No memory limit support"}, {d.cgroups.Swap, "No swap limit support"},
+		{d.cgroups.Has("cpu"), "No cpu cfs quota support"}, {d.cgroups.Has("cpu"), "No cpu cfs period support"},
+		{d.cgroups.Has("cpu"), "No cpu shares support"}, {d.cgroups.Has("cpuset"), "No cpuset support"},
+		{d.cgroups.Has("pids"), "No pids limit support"},
+	} {
+		if !m.ok {
+			w = append(w, "WARNING: "+m.text)
+		}
 	}
 	return w
 }
 
 type cgroups struct {
 	driver, version string
-	limits          bool // resource limits can be applied
 }
 
-// cgroupInfo reports the cgroup version and whether limits can be applied:
-// only with a delegated (writable) cgroup v2 subtree when rootless.
-func cgroupInfo(findings []preflight.Finding) cgroups {
-	var st unix.Statfs_t
-	v2 := unix.Statfs("/sys/fs/cgroup", &st) == nil && st.Type == unix.CGROUP2_SUPER_MAGIC
-	cg := cgroups{driver: "none", version: "1"}
-	if v2 {
-		cg.version = "2"
-	}
-	for _, f := range findings {
-		if strings.HasPrefix(strings.ToLower(f.Name), "cgroup") && f.Status == preflight.OK && v2 {
-			cg.driver, cg.limits = "cgroupfs", true
-		}
+// cgroupInfo reports docker info's CgroupDriver ("cgroupfs" when the
+// containers get cgroups, else "none") and CgroupVersion.
+func (d *Daemon) cgroupInfo() cgroups {
+	cg := cgroups{driver: "none", version: strconv.Itoa(max(d.cgroups.Version, 1))}
+	if d.cgroups.Enabled() {
+		cg.driver = "cgroupfs"
 	}
 	return cg
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/containerd/log"
 	"github.com/klauspost/compress/gzip"
+	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	storage "go.podman.io/storage"
@@ -29,11 +30,11 @@ type CommitOpt struct {
 	Ref string
 	// Config is the request's config; Changes are applied to it, then
 	// fields it leaves empty are taken from Base.
-	Config ocispec.ImageConfig
+	Config dockerspec.DockerOCIImageConfig
 	// Changes are Dockerfile instructions (commit --change).
 	Changes []string
 	// Base is the container's own config.
-	Base ocispec.ImageConfig
+	Base dockerspec.DockerOCIImageConfig
 	// Comment, Author and CreatedBy go into the history entry.
 	Comment, Author, CreatedBy string
 }
@@ -78,7 +79,7 @@ func (s *Store) Commit(ctx context.Context, opt CommitOpt) (img Image, err error
 
 // commitImage writes config and manifest, unpacks the new layer and adds
 // the record; blobs collects what it wrote.
-func (s *Store) commitImage(ctx context.Context, base Image, cfg ocispec.Image, layer, diffID digest.Digest,
+func (s *Store) commitImage(ctx context.Context, base Image, cfg dockerspec.DockerOCIImage, layer, diffID digest.Digest,
 	tags []string, blobs *[]digest.Digest) (rec record, err error) {
 	mf, err := s.manifestOf(base.ManifestDigest)
 	if err != nil {
@@ -117,7 +118,7 @@ func (s *Store) commitImage(ctx context.Context, base Image, cfg ocispec.Image, 
 	return s.commitRecord(ctx, cfg, layers, chains, tags, base.ID, blobs)
 }
 
-func (s *Store) commitRecord(ctx context.Context, cfg ocispec.Image, layers []digest.Digest, chains, tags []string,
+func (s *Store) commitRecord(ctx context.Context, cfg dockerspec.DockerOCIImage, layers []digest.Digest, chains, tags []string,
 	parent string, blobs *[]digest.Digest) (record, error) {
 	data, err := json.Marshal(cfg)
 	if err != nil {
@@ -191,14 +192,14 @@ func (s *Store) dropBlobs(ctx context.Context, blobs []digest.Digest) {
 }
 
 // commitConfig derives the new image's config from the base image's.
-func commitConfig(base ocispec.Image, opt CommitOpt) (ocispec.Image, error) {
+func commitConfig(base dockerspec.DockerOCIImage, opt CommitOpt) (dockerspec.DockerOCIImage, error) {
 	cfg := opt.Config
-	if err := applyChanges(&cfg, opt.Changes); err != nil {
-		return ocispec.Image{}, err
+	if err := applyChanges(&cfg.ImageConfig, opt.Changes); err != nil {
+		return dockerspec.DockerOCIImage{}, err
 	}
 	mergeConfig(&cfg, opt.Base)
 	now := time.Now().UTC()
-	out := ocispec.Image{Created: &now, Author: opt.Author, Platform: base.Platform, Config: cfg}
+	out := dockerspec.DockerOCIImage{Image: ocispec.Image{Created: &now, Author: opt.Author, Platform: base.Platform}, Config: cfg}
 	out.RootFS = ocispec.RootFS{Type: "layers", DiffIDs: append([]digest.Digest{}, base.RootFS.DiffIDs...)}
 	out.History = append(append([]ocispec.History{}, base.History...), ocispec.History{
 		Created: &now, CreatedBy: opt.CreatedBy, Comment: opt.Comment, Author: opt.Author,
@@ -208,7 +209,16 @@ func commitConfig(base ocispec.Image, opt CommitOpt) (ocispec.Image, error) {
 
 // mergeConfig fills what cfg leaves unset from base, as docker commit
 // does: env, labels, ports and volumes are merged key by key.
-func mergeConfig(cfg *ocispec.ImageConfig, base ocispec.ImageConfig) {
+func mergeConfig(cfg *dockerspec.DockerOCIImageConfig, base dockerspec.DockerOCIImageConfig) {
+	if cfg.Healthcheck == nil {
+		cfg.Healthcheck = base.Healthcheck
+	}
+	if len(cfg.OnBuild) == 0 {
+		cfg.OnBuild = base.OnBuild
+	}
+	if len(cfg.Shell) == 0 {
+		cfg.Shell = base.Shell
+	}
 	if cfg.User == "" {
 		cfg.User = base.User
 	}

@@ -7,7 +7,7 @@ import (
 	"slices"
 	"testing"
 
-	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
 )
 
 // newContainerLayer imports a base image and returns it with a read-write
@@ -102,7 +102,7 @@ func TestCommitFailureLeavesNothing(t *testing.T) {
 		{LayerID: "nope", ImageID: base.ID},
 		{LayerID: id, ImageID: "sha256:0000"},
 		{LayerID: id, ImageID: base.ID, Ref: "UPPER:case"},
-		{LayerID: id, ImageID: base.ID, Config: ocispec.ImageConfig{}, Changes: []string{"ONBUILD x"}},
+		{LayerID: id, ImageID: base.ID, Config: dockerspec.DockerOCIImageConfig{}, Changes: []string{"ONBUILD x"}},
 	}
 	for _, o := range bad {
 		if _, err := s.Commit(ctx, o); err == nil {
@@ -141,4 +141,30 @@ func TestCommitRollback(t *testing.T) {
 		t.Error("the failed commit's tag exists")
 	}
 	assertNoStrayBlobs(t, s)
+}
+
+// TestCommitKeepsDockerConfig: Docker-only config fields (HEALTHCHECK,
+// SHELL, ONBUILD) survive a commit and a reload of the image record.
+func TestCommitKeepsDockerConfig(t *testing.T) {
+	s := newTestStore(t, Opt{})
+	ctx := testCtx(t)
+	base, id := newContainerLayer(t, s)
+	hc := &dockerspec.HealthcheckConfig{Test: []string{"CMD-SHELL", "true"}, Retries: 3}
+	img, err := s.Commit(ctx, CommitOpt{LayerID: id, ImageID: base.ID, Base: dockerspec.DockerOCIImageConfig{
+		DockerOCIImageConfigExt: dockerspec.DockerOCIImageConfigExt{Healthcheck: hc, Shell: []string{"/bin/ash", "-c"}},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Get(ctx, img.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := got.Config.Config
+	if c.Healthcheck == nil || !slices.Equal(c.Healthcheck.Test, hc.Test) || c.Healthcheck.Retries != 3 {
+		t.Errorf("healthcheck after commit: %+v", c.Healthcheck)
+	}
+	if !slices.Equal(c.Shell, []string{"/bin/ash", "-c"}) {
+		t.Errorf("shell after commit: %v", c.Shell)
+	}
 }

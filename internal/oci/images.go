@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/containerd/log"
+	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
@@ -29,8 +30,10 @@ type Image struct {
 	Created time.Time
 	// Size is the sum of the uncompressed layer sizes.
 	Size int64
-	// Config is the OCI image config (includes Config, History, RootFS).
-	Config ocispec.Image
+	// Config is the image config in Docker's variant: the OCI fields
+	// (Config, History, RootFS) plus Docker's own (Healthcheck, OnBuild,
+	// Shell), which the OCI type would drop.
+	Config dockerspec.DockerOCIImage
 	// ManifestDigest is the digest of the stored manifest.
 	ManifestDigest digest.Digest
 	// LastTagTime is when a tag was last added locally.

@@ -1,13 +1,9 @@
 package preflight
 
 import (
-	"bufio"
 	"context"
 	"fmt"
-	"os"
 	"os/exec"
-	"path/filepath"
-	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -61,64 +57,4 @@ func tunUsable(st unix.Stat_t, id identity) bool {
 	default:
 		return mode&0o006 == 0o006
 	}
-}
-
-const resourceLimitsWarning = "resource limits unavailable; docker top/stats/pause use /proc and signals"
-
-func (h env) checkCgroup() Finding {
-	f := Finding{Name: "cgroups"}
-	var st unix.Statfs_t
-	if err := unix.Statfs(h.cgroupRoot, &st); err != nil || st.Type != unix.CGROUP2_SUPER_MAGIC {
-		f.Status, f.Detail = Warn, "cgroup v1: "+resourceLimitsWarning
-		f.Fix = "boot with systemd.unified_cgroup_hierarchy=1 and delegate controllers to the user (Delegate=cpu cpuset io memory pids in user@.service)"
-		return f
-	}
-	dir, err := ownCgroup(h.procCgroup)
-	if err != nil {
-		f.Status, f.Detail = Warn, fmt.Sprintf("cgroup v2, own cgroup unknown (%v): %s", err, resourceLimitsWarning)
-		return f
-	}
-	return h.checkDelegation(filepath.Join(h.cgroupRoot, dir))
-}
-
-func (h env) checkDelegation(dir string) Finding {
-	f := Finding{Name: "cgroups"}
-	fix := "systemctl edit user@.service: [Service] Delegate=cpu cpuset io memory pids; then log in again"
-	if unix.Faccessat(unix.AT_FDCWD, dir, unix.W_OK, unix.AT_EACCESS) != nil {
-		f.Status, f.Detail, f.Fix = Warn, fmt.Sprintf("cgroup v2, %s not delegated to %s: %s", dir, h.id.name, resourceLimitsWarning), fix
-		return f
-	}
-	b, _ := os.ReadFile(filepath.Join(dir, "cgroup.controllers"))
-	have := map[string]bool{}
-	for _, c := range strings.Fields(string(b)) {
-		have[c] = true
-	}
-	var missing []string
-	for _, c := range []string{"cpu", "memory", "pids"} {
-		if !have[c] {
-			missing = append(missing, c)
-		}
-	}
-	if len(missing) > 0 {
-		f.Status, f.Detail, f.Fix = Warn, fmt.Sprintf("cgroup v2, %s delegated without %s: some limits unavailable", dir, strings.Join(missing, ",")), fix
-		return f
-	}
-	f.Status, f.Detail = OK, fmt.Sprintf("cgroup v2, %s delegated (%s)", dir, strings.TrimSpace(string(b)))
-	return f
-}
-
-// ownCgroup returns the v2 path ("0::/path") from /proc/self/cgroup.
-func ownCgroup(procCgroup string) (string, error) {
-	fh, err := os.Open(procCgroup)
-	if err != nil {
-		return "", err
-	}
-	defer fh.Close()
-	sc := bufio.NewScanner(fh)
-	for sc.Scan() {
-		if p, ok := strings.CutPrefix(sc.Text(), "0::"); ok {
-			return p, nil
-		}
-	}
-	return "", fmt.Errorf("no cgroup v2 entry in %s", procCgroup)
 }

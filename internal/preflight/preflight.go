@@ -57,6 +57,9 @@ type Opt struct {
 	// ($XDG_DATA_HOME/dockerd-lite or ~/.local/share/dockerd-lite) if it
 	// exists, else os.TempDir().
 	ProbeDir string
+	// CgroupParent is the daemon's cgroup-parent setting ("" for its own
+	// cgroup), where the cgroup check looks for writable hierarchies.
+	CgroupParent string
 }
 
 // Run performs every check with the default Opt.
@@ -78,7 +81,7 @@ func Check(ctx context.Context, opt Opt) []Finding {
 		h.checkIDMapHelpers(),
 		checkSlirp4netns(ctx),
 		h.checkTun(),
-		h.checkCgroup(),
+		h.checkCgroup(opt.CgroupParent),
 	}
 	p := <-probe
 	fs = append([]Finding{h.checkUserNS(p)}, fs...)

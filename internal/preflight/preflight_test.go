@@ -123,41 +123,6 @@ func TestCheckTun(t *testing.T) {
 	}
 }
 
-func TestOwnCgroup(t *testing.T) {
-	got, err := ownCgroup(write(t, "12:pids:/user.slice\n0::/user.slice/user-1000.slice/session-1.scope\n"))
-	if err != nil || got != "/user.slice/user-1000.slice/session-1.scope" {
-		t.Errorf("ownCgroup = %q, %v", got, err)
-	}
-	if _, err := ownCgroup(write(t, "4:memory:/\n")); err == nil {
-		t.Error("v1-only file accepted")
-	}
-}
-
-func TestCheckCgroupV1(t *testing.T) {
-	// t.TempDir() is not a cgroup2 mount, which reads as v1.
-	f := env{id: identity{name: "alice"}, cgroupRoot: t.TempDir()}.checkCgroup()
-	if f.Status != Warn || !strings.Contains(f.Detail, resourceLimitsWarning) {
-		t.Errorf("got %v", f)
-	}
-}
-
-func TestCheckDelegation(t *testing.T) {
-	dir := t.TempDir()
-	h := env{id: identity{name: "alice"}}
-	if err := os.WriteFile(filepath.Join(dir, "cgroup.controllers"), []byte("cpu memory pids io\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if f := h.checkDelegation(dir); f.Status != OK {
-		t.Errorf("delegated: %v", f)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "cgroup.controllers"), []byte("pids\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if f := h.checkDelegation(dir); f.Status != Warn || !strings.Contains(f.Detail, "cpu,memory") {
-		t.Errorf("missing controllers: %v", f)
-	}
-}
-
 func TestCheckUserNS(t *testing.T) {
 	sys := t.TempDir()
 	os.MkdirAll(filepath.Join(sys, "user"), 0o755)

@@ -9,8 +9,10 @@
 // re-adopts running containers with Restore (live restore).
 //
 // The daemon runs as root inside a user namespace. Cgroups are managed in
-// libcontainer's rootless mode: a hierarchy that is not writable is skipped,
-// so resource limits are then not applied (the daemon warns about that)
-// rather than failing the container. NewSpec builds Docker's default
-// isolation for that setting.
+// libcontainer's rootless mode: a hierarchy that is not writable is skipped
+// rather than failing the container. The daemon sets limits (spec
+// Linux.Resources) only for controllers it found writable, and reads stats,
+// freezes and updates through CgroupStats, Freeze, Thaw and
+// UpdateResources, which answer ErrNoCgroup when the container has no
+// cgroup for that. NewSpec builds Docker's default isolation.
 package runtime

@@ -127,6 +127,7 @@ func (s *shim) newContainer() error {
 	if err != nil {
 		return fmt.Errorf("convert spec: %w", err)
 	}
+	splitCgroupPath(config.Cgroups)
 	if config.Namespaces.Contains(configs.NEWNET) && config.Namespaces.PathOf(configs.NEWNET) == "" {
 		config.Networks = append(config.Networks, &configs.Network{Type: "loopback"})
 	}
@@ -239,6 +240,7 @@ func waitDrained(done <-chan struct{}) {
 // tells waiters and attachers. The order matters: a waiter may restart the
 // container at once, and its new shim reuses the same state paths.
 func (s *shim) finish(ctx context.Context, exit ExitStatus) {
+	exit.OOMKilled = oomKilled(s.ctr)
 	if err := s.ctr.Destroy(); err != nil {
 		log.G(ctx).WithError(err).Warn("shim: destroy container")
 	}
