@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path"
-	"runtime"
 	"slices"
 	"strings"
 
@@ -13,6 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/dockerd-lite/dockerd-lite/internal/errdefs"
+	"github.com/dockerd-lite/dockerd-lite/internal/osthread"
 )
 
 // viewMount is one mount of a container's file system view: a host
@@ -43,28 +43,8 @@ func openView(rootfs string, mounts []viewMount) (*rootFS, error) {
 	}
 	var r *rootFS
 	var err error
-	onDiscardedThread(func() { r, err = buildView(rootfs, mounts) })
+	osthread.Discard(func() { r, err = buildView(rootfs, mounts) })
 	return r, err
-}
-
-// onDiscardedThread runs fn on a goroutine locked to its thread and lets
-// the goroutine end locked, so the Go runtime terminates the thread with
-// whatever namespace fn left it in. The main thread is never terminated
-// (the runtime parks it forever instead), so fn does not run there: the
-// main thread is held while another thread runs fn.
-func onDiscardedThread(fn func()) {
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		runtime.LockOSThread()
-		if unix.Gettid() == unix.Getpid() {
-			onDiscardedThread(fn)
-			runtime.UnlockOSThread()
-			return
-		}
-		fn()
-	}()
-	<-done
 }
 
 // buildView runs on a locked thread: unshare the mount namespace, keep

@@ -7,12 +7,13 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
-	goruntime "runtime"
 
 	"github.com/containerd/log"
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
+
+	"github.com/dockerd-lite/dockerd-lite/internal/osthread"
 )
 
 // Slirp4netns's fixed addresses inside the sandbox.
@@ -206,36 +207,24 @@ func withHandleAt(path string, fn func(h *netlink.Handle) error) error {
 	})
 }
 
-// inNetNS runs fn on a fresh OS thread switched into the namespace at
-// path. A thread that cannot switch back is discarded; that is the rule
-// for the daemon, which may enter the sandbox but never re-enter the host
-// namespace (owned by the initial user namespace).
+// inNetNS runs fn on an OS thread switched into the namespace at path,
+// which is discarded afterwards (osthread.Discard): the daemon may enter
+// the sandbox but never re-enter the host namespace, which belongs to the
+// initial user namespace.
 func inNetNS(path string, fn func() error) error {
 	target, err := netns.GetFromPath(path)
 	if err != nil {
 		return fmt.Errorf("open network namespace %s: %w", path, err)
 	}
 	defer target.Close()
-	errc := make(chan error, 1)
-	go func() {
-		goruntime.LockOSThread()
-		orig, err := netns.Get()
-		if err != nil {
-			errc <- err
+	osthread.Discard(func() {
+		if err = netns.Set(target); err != nil {
+			err = fmt.Errorf("enter network namespace: %w", err)
 			return
 		}
-		defer orig.Close()
-		if err := netns.Set(target); err != nil {
-			errc <- fmt.Errorf("enter network namespace: %w", err)
-			return
-		}
-		ferr := fn()
-		if netns.Set(orig) == nil {
-			goruntime.UnlockOSThread()
-		}
-		errc <- ferr
-	}()
-	return <-errc
+		err = fn()
+	})
+	return err
 }
 
 // newNetNS creates a network namespace held open by a bind mount at path.
@@ -245,27 +234,15 @@ func newNetNS(path string) error {
 		return err
 	}
 	f.Close()
-	errc := make(chan error, 1)
-	go func() {
-		goruntime.LockOSThread()
-		orig, err := netns.Get()
-		if err != nil {
-			errc <- err
-			return
-		}
-		defer orig.Close()
-		if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
-			errc <- fmt.Errorf("unshare network namespace: %w", err)
+	osthread.Discard(func() {
+		if err = unix.Unshare(unix.CLONE_NEWNET); err != nil {
+			err = fmt.Errorf("unshare network namespace: %w", err)
 			return
 		}
 		self := fmt.Sprintf("/proc/self/task/%d/ns/net", unix.Gettid())
-		merr := unix.Mount(self, path, "", unix.MS_BIND, "")
-		if netns.Set(orig) == nil {
-			goruntime.UnlockOSThread()
-		}
-		errc <- merr
-	}()
-	if err := <-errc; err != nil {
+		err = unix.Mount(self, path, "", unix.MS_BIND, "")
+	})
+	if err != nil {
 		os.Remove(path)
 		return fmt.Errorf("bind network namespace: %w", err)
 	}
