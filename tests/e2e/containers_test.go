@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"context"
 	"fmt"
 	"regexp"
 	"slices"
@@ -12,7 +11,6 @@ import (
 
 	"github.com/moby/moby/api/types/container"
 
-	"github.com/dockerd-lite/dockerd-lite/tests/daemon"
 	"github.com/dockerd-lite/dockerd-lite/tests/e2e/harness"
 )
 
@@ -286,14 +284,7 @@ func TestContainerEvents(t *testing.T) {
 // shims; a daemon started again on the same roots re-adopts the container.
 func TestContainerSurvivesDaemonKill(t *testing.T) {
 	t.Parallel()
-	root := ctExecRoot(t)
-	d1 := harness.NewDaemon(t, harness.Options{Args: []string{"--exec-root", root}})
-	d1.Launch(t) // not Start: the harness would count the kill as a crash
-	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
-	defer cancel()
-	if err := d1.WaitReady(ctx); err != nil {
-		t.Fatal(err)
-	}
+	d1, root := ctPrivateDaemon(t)
 	img := d1.LoadBusybox(t)
 	id := strings.TrimSpace(d1.DockerOK(t, "run", "-d", img, "sh", "-c", "i=0; while :; do i=$((i+1)); echo $i; sleep 0.2; done"))
 	harness.Poll(t, 10*time.Second, "two counter lines", func() (bool, string) {
@@ -301,20 +292,11 @@ func TestContainerSurvivesDaemonKill(t *testing.T) {
 		return strings.Count(out, "\n") >= 2, out
 	})
 	pid := ctInspect(t, d1, id).State.Pid
-	keep, victims := ctSplitShims(d1.Processes())
-	if len(keep) == 0 || !slices.Contains(keep, pid) {
+	if keep, _ := ctSplitShims(d1.Processes()); !slices.Contains(keep, pid) {
 		t.Fatalf("no shim holding container pid %d among the daemon's processes %v", pid, d1.Processes())
 	}
-	t.Cleanup(ctKillLater(keep))
-	ctKill(victims)
-	harness.Poll(t, 10*time.Second, "the killed processes to be gone", func() (bool, string) {
-		alive := slices.DeleteFunc(slices.Clone(victims), func(p int) bool { _, err := daemon.UIDs(p); return err != nil })
-		return len(alive) == 0, fmt.Sprint(alive)
-	})
-	<-d1.Exited()
-	last := ctLastCounter(t, d1, id)
-	d2 := harness.NewDaemon(t, harness.Options{DataRoot: d1.DataRoot, Args: []string{"--exec-root", root}})
-	d2.Start(t)
+	var last int // the shim keeps logging while no daemon runs
+	d2 := ctCrashAndRestart(t, d1, root, func() { last = ctLastCounter(t, d1, id) })
 	t.Cleanup(func() { ctRemove(t, d2, id) })
 	if st := ctInspect(t, d2, id).State; !st.Running || st.Pid != pid {
 		t.Fatalf("after the restart: state %+v, want running with pid %d", st, pid)

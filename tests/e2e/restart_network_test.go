@@ -29,8 +29,9 @@ func ctPrivateDaemon(t *testing.T) (*harness.Daemon, string) {
 }
 
 // ctCrashAndRestart kills -9 every process of d but the shims and their
-// containers, then starts a daemon again on the same roots.
-func ctCrashAndRestart(t *testing.T, d *harness.Daemon, execRoot string) *harness.Daemon {
+// containers, calls whileDown (if set), then starts a daemon again on the
+// same roots.
+func ctCrashAndRestart(t *testing.T, d *harness.Daemon, execRoot string, whileDown func()) *harness.Daemon {
 	t.Helper()
 	keep, victims := ctSplitShims(d.Processes())
 	if len(keep) == 0 {
@@ -43,6 +44,9 @@ func ctCrashAndRestart(t *testing.T, d *harness.Daemon, execRoot string) *harnes
 		return len(alive) == 0, fmt.Sprint(alive)
 	})
 	<-d.Exited()
+	if whileDown != nil {
+		whileDown()
+	}
 	d2 := harness.NewDaemon(t, harness.Options{DataRoot: d.DataRoot, Args: []string{"--exec-root", execRoot}})
 	d2.Start(t)
 	return d2
@@ -62,7 +66,7 @@ func TestNetworkSurvivesDaemonKill(t *testing.T) {
 	httpGet(t, url, "hello from keepsrv")
 	ip := monInspect(t, d1, srv, "{{.NetworkSettings.Networks.keepnet.IPAddress}}")
 
-	d2 := ctCrashAndRestart(t, d1, root)
+	d2 := ctCrashAndRestart(t, d1, root, nil)
 	t.Cleanup(func() { ctRemove(t, d2, srv) })
 	if got := monInspect(t, d2, srv, "{{.State.Running}} {{.NetworkSettings.Networks.keepnet.IPAddress}}"); got != "true "+ip {
 		t.Fatalf("after the restart: running and address = %q, want true %s\n%s", got, ip, strings.Join(d2.TailLog(30), "\n"))
