@@ -5,7 +5,8 @@
 # cannot supply it); as an ordinary user it only reports what is missing.
 set -euo pipefail
 
-packages=(uidmap slirp4netns busybox-static fuse-overlayfs libseccomp-dev pkg-config iproute2)
+# The last two are clients the compatibility tests drive: docker-py and Compose v1.
+packages=(uidmap slirp4netns busybox-static fuse-overlayfs libseccomp-dev pkg-config iproute2 python3-docker docker-compose)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -120,6 +120,9 @@ func validateHostConfig(hc *container.HostConfig) error {
 	if hc.AutoRemove && hc.RestartPolicy.Name != "" && hc.RestartPolicy.Name != "no" {
 		return errdefs.Errorf(errdefs.InvalidParameter, "can't create 'AutoRemove' container with restart policy")
 	}
+	if t := hc.LogConfig.Type; t != "" && t != "json-file" {
+		return errdefs.Errorf(errdefs.InvalidParameter, "logging driver %q is not available: dockerd-lite has json-file only", t)
+	}
 	return nil
 }
 

@@ -176,7 +176,12 @@ func (d *Daemon) execProcess(ctx context.Context, c *ctr.Container, req containe
 	if cwd == "" {
 		cwd = "/"
 	}
-	p := &specs.Process{Args: req.Cmd, Env: mergeEnv(c.Config.Env, req.Env), Cwd: cwd, Terminal: req.Tty,
+	hostname := c.Config.Hostname
+	if c.HostConfig.UTSMode.IsHost() {
+		hostname = ""
+	}
+	env := runtime.ProcessEnv(mergeEnv(c.Config.Env, req.Env), hostname, req.Tty)
+	p := &specs.Process{Args: req.Cmd, Env: env, Cwd: cwd, Terminal: req.Tty,
 		User: specs.User{UID: uint32(u.Uid), GID: uint32(u.Gid)}}
 	for _, g := range u.Sgids {
 		p.User.AdditionalGids = append(p.User.AdditionalGids, uint32(g))

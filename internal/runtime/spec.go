@@ -135,17 +135,28 @@ func newSpecProcess(opt SpecOpt) *specs.Process {
 
 // defaultEnv adds what Docker's daemon adds to every container.
 func defaultEnv(opt SpecOpt) []string {
-	env := slices.Clone(opt.Env)
+	hostname := opt.Hostname
+	if opt.Namespaces.UTS == NamespaceHost {
+		hostname = ""
+	}
+	return ProcessEnv(opt.Env, hostname, opt.Tty)
+}
+
+// ProcessEnv is env with what Docker adds to a container's processes, its
+// main process and execs alike, where env lacks them: PATH, HOSTNAME (when
+// hostname is set) and, with a terminal, TERM=xterm.
+func ProcessEnv(env []string, hostname string, tty bool) []string {
+	env = slices.Clone(env)
 	has := func(key string) bool {
 		return slices.ContainsFunc(env, func(e string) bool { return strings.HasPrefix(e, key+"=") })
 	}
 	if !has("PATH") {
 		env = append(env, defaultPath)
 	}
-	if !has("HOSTNAME") && opt.Hostname != "" && opt.Namespaces.UTS != NamespaceHost {
-		env = append(env, "HOSTNAME="+opt.Hostname)
+	if !has("HOSTNAME") && hostname != "" {
+		env = append(env, "HOSTNAME="+hostname)
 	}
-	if opt.Tty && !has("TERM") {
+	if tty && !has("TERM") {
 		env = append(env, "TERM=xterm")
 	}
 	return env

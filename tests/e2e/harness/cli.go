@@ -55,10 +55,18 @@ func (d *Daemon) DockerOK(t testing.TB, args ...string) string {
 // DockerStdin runs the docker CLI with stdin connected to in.
 func (d *Daemon) DockerStdin(t testing.TB, in io.Reader, args ...string) Result {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), cliTimeout)
+	return d.Run(t, in, dockerCLI(t), args...)
+}
+
+// Run runs prog as the test user with the CLI's environment (DockerEnv)
+// and stdin connected to in; it fails t only when prog cannot run or
+// times out. It works in t's cleanups too, where t.Context() has ended.
+func (d *Daemon) Run(t testing.TB, in io.Reader, prog string, args ...string) Result {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(t.Context()), cliTimeout)
 	defer cancel()
 	var stdout, stderr bytes.Buffer
-	cmd := exec.CommandContext(ctx, dockerCLI(t), args...)
+	cmd := exec.CommandContext(ctx, prog, args...)
 	cmd.Env, cmd.Dir = d.DockerEnv(), d.Home
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = in, &stdout, &stderr
 	cmd.SysProcAttr = sysProcAttr(run.id)
@@ -67,11 +75,11 @@ func (d *Daemon) DockerStdin(t testing.TB, in io.Reader, args ...string) Result 
 	var exit *exec.ExitError
 	switch {
 	case ctx.Err() != nil:
-		t.Fatalf("docker CLI timed out after %s:\n%s", cliTimeout, res)
+		t.Fatalf("%s timed out after %s:\n%s", prog, cliTimeout, res)
 	case errors.As(err, &exit):
 		res.ExitCode = exit.ExitCode()
 	case err != nil:
-		t.Fatalf("run docker CLI: %v", err)
+		t.Fatalf("run %s: %v", prog, err)
 	}
 	return res
 }
