@@ -72,11 +72,8 @@ func logsOptions(c echo.Context) (LogsOptions, bool, error) {
 	if opt.Until, err = filters.ParseTimestamp(q.Get("until")); err != nil {
 		return opt, false, err
 	}
-	if t := q.Get("tail"); t != "" && t != "all" {
-		n, err := strconv.Atoi(t)
-		if err != nil || n < 0 {
-			return opt, false, errdefs.Errorf(errdefs.InvalidParameter, "invalid tail value %q", t)
-		}
+	// As dockerd: a tail that is not a count ("all", "-1", "x") means all.
+	if n, err := strconv.Atoi(q.Get("tail")); err == nil && n >= 0 {
 		opt.Tail = n
 	}
 	return opt, boolValue(q.Get("timestamps")), nil
