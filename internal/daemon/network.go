@@ -207,12 +207,12 @@ func containerNetworks(c *ctr.Container) []string {
 // initialNetworks is a new container's network configuration: the network
 // its mode names, with the request's endpoint settings for it.
 func (d *Daemon) initialNetworks(mode container.NetworkMode, cfg *network.NetworkingConfig) (*container.NetworkSettings, error) {
-	if !ownNetNS(mode) {
-		return nil, nil
-	}
 	name := string(mode)
 	if usesBridge(mode) {
 		name = defaultNetwork
+	}
+	if !ownNetNS(mode) {
+		return nil, macWithoutNetNS(cfg, name)
 	}
 	if d.net == nil {
 		return nil, errdefs.Errorf(errdefs.NotFound, "network %s not found", name)
@@ -223,13 +223,17 @@ func (d *Daemon) initialNetworks(mode container.NetworkMode, cfg *network.Networ
 	}
 	var ep *network.EndpointSettings
 	if cfg != nil {
-		ep = cfg.EndpointsConfig[name]
-		if ep == nil {
-			ep = cfg.EndpointsConfig[nr.Name]
+		for _, key := range []string{name, nr.Name, string(mode)} { // the CLI may key "default"
+			if ep == nil {
+				ep = cfg.EndpointsConfig[key]
+			}
 		}
 	}
 	ep = endpointConfig(ep)
 	ep.NetworkID = nr.ID
+	if err := validateMAC(ep.MacAddress); err != nil {
+		return nil, err
+	}
 	return &container.NetworkSettings{Networks: map[string]*network.EndpointSettings{nr.Name: ep}}, nil
 }
 

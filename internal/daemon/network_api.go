@@ -87,7 +87,7 @@ func (d *Daemon) NetworkInspect(ctx context.Context, name string) (network.Inspe
 			continue
 		}
 		if ep := c.Network.Networks[r.Name]; ep != nil && ep.IPAddress.IsValid() {
-			res.Containers[c.ID] = network.EndpointResource{Name: c.Name, EndpointID: ep.EndpointID, MacAddress: ep.MacAddress,
+			res.Containers[c.ID] = network.EndpointResource{Name: c.Name, EndpointID: ep.EndpointID, MacAddress: endpointMAC(ep),
 				IPv4Address: netip.PrefixFrom(ep.IPAddress, ep.IPPrefixLen)}
 		}
 	}

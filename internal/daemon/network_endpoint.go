@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"net"
 	"net/netip"
 	"os"
 	"strconv"
@@ -106,6 +107,9 @@ func (d *Daemon) attachEndpoint(ctx context.Context, c *ctr.Container, nr *netRe
 		return nil, err
 	}
 	ifc := netns.Interface{Bridge: nr.Bridge, IfName: ifName, Addr: netip.PrefixFrom(ip, nr.Subnet.Bits())}
+	if cfg != nil {
+		ifc.MAC = net.HardwareAddr(cfg.MacAddress)
+	}
 	if route {
 		ifc.Gateway = nr.Gateway
 	}
@@ -114,10 +118,12 @@ func (d *Daemon) attachEndpoint(ctx context.Context, c *ctr.Container, nr *netRe
 		return nil, err
 	}
 	d.net.ifaces.Store(c.ID+"/"+nr.ID, ifName)
+	// MacAddress stays the user's (API 1.44): the record keeps what was
+	// asked for, inspect shows the derived one when nothing was.
 	ep := &network.EndpointSettings{NetworkID: nr.ID, EndpointID: randomID(), Gateway: nr.Gateway,
-		IPAddress: ip, IPPrefixLen: nr.Subnet.Bits(), MacAddress: network.HardwareAddr(netns.MACFor(ip))}
+		IPAddress: ip, IPPrefixLen: nr.Subnet.Bits()}
 	if cfg != nil {
-		ep.Aliases, ep.IPAMConfig, ep.Links = cfg.Aliases, cfg.IPAMConfig, cfg.Links
+		ep.Aliases, ep.IPAMConfig, ep.Links, ep.MacAddress = cfg.Aliases, cfg.IPAMConfig, cfg.Links, cfg.MacAddress
 	}
 	if nr.Name != defaultNetwork {
 		ep.DNSNames = append([]string{c.Name, c.ID[:12]}, ep.Aliases...)
@@ -168,7 +174,8 @@ func endpointConfig(ep *network.EndpointSettings) *network.EndpointSettings {
 	if ep == nil {
 		return &network.EndpointSettings{}
 	}
-	return &network.EndpointSettings{NetworkID: ep.NetworkID, Aliases: ep.Aliases, IPAMConfig: ep.IPAMConfig, Links: ep.Links}
+	return &network.EndpointSettings{NetworkID: ep.NetworkID, Aliases: ep.Aliases, IPAMConfig: ep.IPAMConfig, Links: ep.Links,
+		MacAddress: ep.MacAddress}
 }
 
 // releaseNetwork undoes connectNetwork's steps; each is idempotent.
