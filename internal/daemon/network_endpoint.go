@@ -73,6 +73,7 @@ func (d *Daemon) connectNetwork(ctx context.Context, c *ctr.Container) (_ *ctr.C
 	if err := d.writeLinkHosts(c); err != nil {
 		return c, err
 	}
+	d.updateParentHosts(ctx, c)
 	return c, d.embeddedResolvConf(c)
 }
 
