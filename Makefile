@@ -40,6 +40,7 @@ bench: build
 	DOCKERD_LITE_BIN=$(CURDIR)/$(BIN) $(GO) run -tags "$(TAGS)" ./hack/bench/startup
 	DOCKERD_LITE_BIN=$(CURDIR)/$(BIN) $(GO) run -tags "$(TAGS)" ./hack/bench/pull
 	DOCKERD_LITE_BIN=$(CURDIR)/$(BIN) $(GO) run -tags "$(TAGS)" ./hack/bench/containers
+	DOCKERD_LITE_BIN=$(CURDIR)/$(BIN) $(GO) run -tags "$(TAGS)" ./hack/bench/ports
 
 lint:
 	@out=$$(gofmt -l cmd internal tests hack); if [ -n "$$out" ]; then echo "gofmt:"; echo "$$out"; exit 1; fi
