@@ -43,7 +43,13 @@ type netRecord struct {
 	Attachable bool
 	Labels     map[string]string
 	Options    map[string]string
+	// EnableIPv6 networks also have an IPv6 subnet (user-defined only).
+	EnableIPv6 bool `json:",omitempty"`
+	Subnet6    netip.Prefix
+	Gateway6   netip.Addr
+	IPRange6   netip.Prefix
 	pool       *netns.Pool
+	pool6      *netns.Pool      // nil without IPv6
 	dns        *netns.DNSServer // user-defined networks only
 }
 
@@ -108,7 +114,11 @@ func (d *Daemon) bringUp(ctx context.Context, r *netRecord) error {
 	if err := d.net.sb.EnsureBridge(ctx, r.Bridge, gw, !r.Internal); err != nil {
 		return err
 	}
-	if err := d.startDNS(ctx, r); err != nil {
+	err = d.bringUpIPv6(ctx, r)
+	if err == nil {
+		err = d.startDNS(ctx, r)
+	}
+	if err != nil {
 		logErr(ctx, d.net.sb.RemoveBridge(ctx, r.Bridge, r.Subnet), "remove bridge")
 		return err
 	}

@@ -22,6 +22,9 @@ type PortMapping struct {
 	HostPort      uint16     // 0: a free port is chosen
 	HostPortEnd   uint16     // > HostPort: the first free port of the range
 	ContainerPort uint16
+	// DualStack is set by Publish when an unspecified HostIP was bound on
+	// IPv6's wildcard, which also takes IPv4: the host has IPv6.
+	DualStack bool
 }
 
 // Published is one container's set of published ports.
@@ -76,10 +79,11 @@ func (s *Sandbox) bind(ctx context.Context, m PortMapping, target netip.Addr) (f
 		addr := net.JoinHostPort(hostString(m.HostIP), strconv.Itoa(int(port)))
 		dst := net.JoinHostPort(target.String(), strconv.Itoa(int(m.ContainerPort)))
 		var fn func()
-		var got uint16
+		var got netip.AddrPort
 		fn, got, err = s.listen(ctx, m.Proto, addr, dst)
 		if err == nil {
-			m.HostPort, m.HostPortEnd = got, 0
+			m.HostPort, m.HostPortEnd = got.Port(), 0
+			m.DualStack = !m.HostIP.IsValid() && got.Addr().Is6() && got.Addr().IsUnspecified()
 			return fn, m, nil
 		}
 		if port >= last {
@@ -95,26 +99,26 @@ func hostString(a netip.Addr) string {
 	return a.String()
 }
 
-// listen binds addr and returns the forwarding loop and the bound port.
-func (s *Sandbox) listen(ctx context.Context, proto, addr, dst string) (func(), uint16, error) {
+// listen binds addr and returns the forwarding loop and the bound address.
+func (s *Sandbox) listen(ctx context.Context, proto, addr, dst string) (func(), netip.AddrPort, error) {
 	var lc net.ListenConfig
 	switch proto {
 	case "tcp", "":
 		l, err := lc.Listen(ctx, "tcp", addr)
 		if err != nil {
-			return nil, 0, err
+			return nil, netip.AddrPort{}, err
 		}
 		context.AfterFunc(ctx, func() { l.Close() })
-		return func() { s.serveTCP(ctx, l, dst) }, uint16(l.Addr().(*net.TCPAddr).Port), nil
+		return func() { s.serveTCP(ctx, l, dst) }, l.Addr().(*net.TCPAddr).AddrPort(), nil
 	case "udp":
 		pc, err := lc.ListenPacket(ctx, "udp", addr)
 		if err != nil {
-			return nil, 0, err
+			return nil, netip.AddrPort{}, err
 		}
 		context.AfterFunc(ctx, func() { pc.Close() })
-		return func() { s.serveUDP(ctx, pc.(*net.UDPConn), dst) }, uint16(pc.LocalAddr().(*net.UDPAddr).Port), nil
+		return func() { s.serveUDP(ctx, pc.(*net.UDPConn), dst) }, pc.LocalAddr().(*net.UDPAddr).AddrPort(), nil
 	}
-	return nil, 0, fmt.Errorf("unsupported protocol %q", proto)
+	return nil, netip.AddrPort{}, fmt.Errorf("unsupported protocol %q", proto)
 }
 
 // serveTCP accepts until ctx ends and splices each connection.

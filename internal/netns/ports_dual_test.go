@@ -1,0 +1,32 @@
+package netns
+
+import (
+	"net"
+	"net/netip"
+	"testing"
+)
+
+// TestPublishReportsDualStack checks that a port published on every
+// address reports a dual-stack bind exactly when the host takes one (an
+// IPv6 wildcard listener), and that a port on a given address never does.
+func TestPublishReportsDualStack(t *testing.T) {
+	probe, err := net.Listen("tcp", ":0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hostIPv6 := probe.Addr().(*net.TCPAddr).IP.To4() == nil
+	probe.Close()
+	sb := &Sandbox{} // binding needs no namespace; only forwarding does
+	loopback := netip.MustParseAddr("127.0.0.1")
+	pub, err := sb.Publish(t.Context(), netip.MustParseAddr("10.0.0.2"),
+		[]PortMapping{{Proto: "tcp", ContainerPort: 80}, {Proto: "udp", ContainerPort: 53}, {Proto: "tcp", HostIP: loopback, ContainerPort: 81}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pub.Close()
+	for i, want := range []bool{hostIPv6, hostIPv6, false} {
+		if m := pub.Mappings[i]; m.DualStack != want || m.HostPort == 0 {
+			t.Errorf("mapping %d: %+v, want DualStack %v (host IPv6 %v)", i, m, want, hostIPv6)
+		}
+	}
+}
