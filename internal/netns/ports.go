@@ -46,9 +46,10 @@ func (s *Sandbox) Publish(ctx context.Context, target netip.Addr, maps []PortMap
 			p.Close()
 		}
 	}()
+	keep := s.keepSources(ctx, maps)
 	var serve []func()
 	for _, m := range maps {
-		fn, bound, err := s.bind(ctx, m, target)
+		fn, bound, err := s.bind(ctx, m, target, keep)
 		if err != nil {
 			return nil, err
 		}
@@ -72,7 +73,7 @@ func (p *Published) Close() {
 }
 
 // bind opens m's host socket and returns its serving loop.
-func (s *Sandbox) bind(ctx context.Context, m PortMapping, target netip.Addr) (func(), PortMapping, error) {
+func (s *Sandbox) bind(ctx context.Context, m PortMapping, target netip.Addr, keep bool) (func(), PortMapping, error) {
 	last := max(m.HostPortEnd, m.HostPort)
 	var err error
 	for port := m.HostPort; ; port++ {
@@ -80,7 +81,7 @@ func (s *Sandbox) bind(ctx context.Context, m PortMapping, target netip.Addr) (f
 		dst := net.JoinHostPort(target.String(), strconv.Itoa(int(m.ContainerPort)))
 		var fn func()
 		var got netip.AddrPort
-		fn, got, err = s.listen(ctx, m.Proto, addr, dst)
+		fn, got, err = s.listen(ctx, m.Proto, addr, dst, keep)
 		if err == nil {
 			m.HostPort, m.HostPortEnd = got.Port(), 0
 			m.DualStack = !m.HostIP.IsValid() && got.Addr().Is6() && got.Addr().IsUnspecified()
@@ -100,7 +101,7 @@ func hostString(a netip.Addr) string {
 }
 
 // listen binds addr and returns the forwarding loop and the bound address.
-func (s *Sandbox) listen(ctx context.Context, proto, addr, dst string) (func(), netip.AddrPort, error) {
+func (s *Sandbox) listen(ctx context.Context, proto, addr, dst string, keep bool) (func(), netip.AddrPort, error) {
 	var lc net.ListenConfig
 	switch proto {
 	case "tcp", "":
@@ -109,7 +110,7 @@ func (s *Sandbox) listen(ctx context.Context, proto, addr, dst string) (func(), 
 			return nil, netip.AddrPort{}, err
 		}
 		context.AfterFunc(ctx, func() { l.Close() })
-		return func() { s.serveTCP(ctx, l, dst) }, l.Addr().(*net.TCPAddr).AddrPort(), nil
+		return func() { s.serveTCP(ctx, l, dst, keep) }, l.Addr().(*net.TCPAddr).AddrPort(), nil
 	case "udp":
 		pc, err := lc.ListenPacket(ctx, "udp", addr)
 		if err != nil {
@@ -121,8 +122,9 @@ func (s *Sandbox) listen(ctx context.Context, proto, addr, dst string) (func(), 
 	return nil, netip.AddrPort{}, fmt.Errorf("unsupported protocol %q", proto)
 }
 
-// serveTCP accepts until ctx ends and splices each connection.
-func (s *Sandbox) serveTCP(ctx context.Context, l net.Listener, dst string) {
+// serveTCP accepts until ctx ends and splices each connection; with keep
+// set, from the client's own address where possible (dialTCP).
+func (s *Sandbox) serveTCP(ctx context.Context, l net.Listener, dst string, keep bool) {
 	var conns sync.WaitGroup
 	defer conns.Wait()
 	for {
@@ -134,15 +136,15 @@ func (s *Sandbox) serveTCP(ctx context.Context, l net.Listener, dst string) {
 			return
 		}
 		conns.Add(1)
-		go func() { defer conns.Done(); s.forwardTCP(ctx, c.(*net.TCPConn), dst) }()
+		go func() { defer conns.Done(); s.forwardTCP(ctx, c.(*net.TCPConn), dst, keep) }()
 	}
 }
 
 // forwardTCP dials dst in the sandbox and copies both ways; each side's
 // end of stream is passed on as a half-close.
-func (s *Sandbox) forwardTCP(ctx context.Context, in *net.TCPConn, dst string) {
+func (s *Sandbox) forwardTCP(ctx context.Context, in *net.TCPConn, dst string, keep bool) {
 	defer in.Close()
-	out, err := s.DialContext(ctx, "tcp", dst)
+	out, err := s.dialTCP(ctx, dst, in.RemoteAddr(), keep)
 	if err != nil {
 		log.G(ctx).WithError(err).Debug("dial published port target")
 		return

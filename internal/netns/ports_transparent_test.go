@@ -1,0 +1,122 @@
+package netns
+
+import (
+	"bufio"
+	"fmt"
+	"net"
+	"net/netip"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestKeepableSource(t *testing.T) {
+	for addr, want := range map[string]string{
+		"192.0.2.7:5000":        "192.0.2.7",
+		"[::ffff:10.1.2.3]:80":  "10.1.2.3",
+		"127.0.0.1:5000":        "",
+		"[::1]:5000":            "",
+		"[2001:db8::1]:5000":    "",
+		"169.254.1.1:5000":      "",
+		"0.0.0.0:1":             "",
+		"[fe80::1%eth0]:5000":   "",
+		"[::ffff:127.0.0.1]:80": "",
+	} {
+		ap := netip.MustParseAddrPort(addr)
+		got, ok := keepableSource(net.TCPAddrFromAddrPort(ap))
+		if ok != (want != "") || ok && got.String() != want {
+			t.Errorf("%s: %s %v, want %q", addr, got, ok, want)
+		}
+	}
+	if _, ok := keepableSource(&net.UDPAddr{IP: net.IPv4(192, 0, 2, 7)}); ok {
+		t.Error("a UDP address is kept")
+	}
+}
+
+// TestPublishKeepsClientAddress publishes a port on every address and
+// checks the address the container's server sees: the host's own
+// non-loopback address is kept, a loopback client shows as the gateway.
+func TestPublishKeepsClientAddress(t *testing.T) {
+	if !inDaemonNS(t) {
+		return
+	}
+	hostIP := firstHostIPv4(t)
+	ctx := t.Context()
+	sb, err := OpenSandbox(ctx, SandboxOpt{Root: filepath.Join(t.TempDir(), "net"), Slirp4netns: "/nonexistent"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sb.Close()
+	gw := netip.MustParsePrefix("10.96.0.1/24")
+	if err := sb.EnsureBridge(ctx, "br-keep", gw, true); err != nil {
+		t.Fatal(err)
+	}
+	target := netip.MustParseAddr("10.96.0.2")
+	if _, err := sb.CreateNetNS(ctx, "ffffffffffff"); err != nil {
+		t.Fatal(err)
+	}
+	defer sb.DeleteNetNS(ctx, "ffffffffffff")
+	if err := sb.AddInterface(ctx, "ffffffffffff", Interface{Bridge: "br-keep", IfName: "eth0", Addr: netip.PrefixFrom(target, 24), Gateway: gw.Addr()}); err != nil {
+		t.Fatal(err)
+	}
+	servePeer(t, sb.NetNSPath("ffffffffffff"))
+	pub, err := sb.Publish(ctx, target, []PortMapping{{Proto: "tcp", ContainerPort: 7002}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pub.Close()
+	port := pub.Mappings[0].HostPort
+	if got := askPeer(t, net.JoinHostPort(hostIP, fmt.Sprint(port))); got != hostIP {
+		t.Errorf("from %s the container saw %s", hostIP, got)
+	}
+	if got := askPeer(t, fmt.Sprintf("127.0.0.1:%d", port)); got != gw.Addr().String() {
+		t.Errorf("from loopback the container saw %s, want the gateway", got)
+	}
+}
+
+// servePeer answers on port 7002 in ns with the peer's address.
+func servePeer(t *testing.T, ns string) {
+	var l net.Listener
+	if err := inNetNS(ns, func() (err error) { l, err = net.Listen("tcp", ":7002"); return err }); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			fmt.Fprintln(c, c.RemoteAddr().(*net.TCPAddr).IP)
+			c.Close()
+		}
+	}()
+}
+
+func askPeer(t *testing.T, addr string) string {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	line, err := bufio.NewReader(c).ReadString('\n')
+	if err != nil {
+		t.Fatalf("read from %s: %v", addr, err)
+	}
+	return strings.TrimSpace(line)
+}
+
+func firstHostIPv4(t *testing.T) string {
+	t.Helper()
+	addrs, _ := net.InterfaceAddrs()
+	for _, a := range addrs {
+		if n, ok := a.(*net.IPNet); ok && n.IP.To4() != nil && n.IP.IsGlobalUnicast() {
+			return n.IP.String()
+		}
+	}
+	t.Skip("no non-loopback IPv4 address on this host")
+	return ""
+}
