@@ -117,13 +117,13 @@ func (s *Sandbox) listen(ctx context.Context, proto, addr, dst string, keep bool
 			return nil, netip.AddrPort{}, err
 		}
 		context.AfterFunc(ctx, func() { pc.Close() })
-		return func() { s.serveUDP(ctx, pc.(*net.UDPConn), dst) }, pc.LocalAddr().(*net.UDPAddr).AddrPort(), nil
+		return func() { s.serveUDP(ctx, pc.(*net.UDPConn), dst, keep) }, pc.LocalAddr().(*net.UDPAddr).AddrPort(), nil
 	}
 	return nil, netip.AddrPort{}, fmt.Errorf("unsupported protocol %q", proto)
 }
 
 // serveTCP accepts until ctx ends and splices each connection; with keep
-// set, from the client's own address where possible (dialTCP).
+// set, from the client's own address where possible (dialFrom).
 func (s *Sandbox) serveTCP(ctx context.Context, l net.Listener, dst string, keep bool) {
 	var conns sync.WaitGroup
 	defer conns.Wait()
@@ -144,7 +144,7 @@ func (s *Sandbox) serveTCP(ctx context.Context, l net.Listener, dst string, keep
 // end of stream is passed on as a half-close.
 func (s *Sandbox) forwardTCP(ctx context.Context, in *net.TCPConn, dst string, keep bool) {
 	defer in.Close()
-	out, err := s.dialTCP(ctx, dst, in.RemoteAddr(), keep)
+	out, err := s.dialFrom(ctx, "tcp", dst, in.RemoteAddr(), keep)
 	if err != nil {
 		log.G(ctx).WithError(err).Debug("dial published port target")
 		return

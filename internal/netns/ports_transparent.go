@@ -17,46 +17,58 @@ import (
 // bridges: the container would answer it directly, not through us.
 var errOnLink = errors.New("client address is on a sandbox bridge")
 
-// keepableSource is the client address a forwarded connection can keep:
-// an IPv4 address (IPv4-mapped ones included) that is not loopback,
-// unspecified, multicast or link-local. Loopback clients cannot be kept:
-// the container would answer its own loopback.
+// keepableSource is the client address a forwarded connection or UDP
+// flow can keep: an IPv4 address (IPv4-mapped ones included) that is not
+// loopback, unspecified, multicast or link-local. Loopback clients cannot
+// be kept: the container would answer its own loopback.
 func keepableSource(client net.Addr) (netip.Addr, bool) {
-	tcp, ok := client.(*net.TCPAddr)
-	if !ok {
+	var a netip.Addr
+	switch c := client.(type) {
+	case *net.TCPAddr:
+		a = c.AddrPort().Addr().Unmap()
+	case *net.UDPAddr:
+		a = c.AddrPort().Addr().Unmap()
+	default:
 		return netip.Addr{}, false
 	}
-	a := tcp.AddrPort().Addr().Unmap()
 	if !a.Is4() || a.IsLoopback() || a.IsUnspecified() || a.IsMulticast() || a.IsLinkLocalUnicast() {
 		return netip.Addr{}, false
 	}
 	return a, true
 }
 
-// dialTCP connects to dst from inside the sandbox. With keep set and a
-// client address that can be kept, the connection comes from that address
-// (an IP_TRANSPARENT socket; ensureTransparent routes the replies back),
-// so the container sees who connected; otherwise, or when that fails for
-// any reason but the container refusing, from the sandbox's own address.
-func (s *Sandbox) dialTCP(ctx context.Context, dst string, client net.Addr, keep bool) (net.Conn, error) {
+// dialFrom connects to dst ("tcp" or "udp") from inside the sandbox. With
+// keep set and a client address that can be kept, the socket has that
+// address (IP_TRANSPARENT; ensureTransparent routes the replies back), so
+// the container sees who connected; otherwise, or when that fails for any
+// reason but the container refusing, the sandbox's own address.
+func (s *Sandbox) dialFrom(ctx context.Context, network, dst string, client net.Addr, keep bool) (net.Conn, error) {
 	src, ok := keepableSource(client)
 	if !keep || !ok {
-		return s.DialContext(ctx, "tcp", dst)
+		return s.DialContext(ctx, network, dst)
 	}
 	var c net.Conn
 	err := inNetNS(s.path, func() (err error) {
 		if onSandboxLink(src) {
 			return errOnLink
 		}
-		d := net.Dialer{Timeout: 10 * time.Second, LocalAddr: &net.TCPAddr{IP: src.AsSlice()}, Control: setTransparent}
-		c, err = d.DialContext(ctx, "tcp", dst)
+		d := net.Dialer{Timeout: 10 * time.Second, LocalAddr: localAddr(network, src), Control: setTransparent}
+		c, err = d.DialContext(ctx, network, dst)
 		return err
 	})
 	if err == nil || errors.Is(err, syscall.ECONNREFUSED) || ctx.Err() != nil {
 		return c, err
 	}
 	log.G(ctx).WithError(err).WithField("client", src).Debug("published port: client address not kept")
-	return s.DialContext(ctx, "tcp", dst)
+	return s.DialContext(ctx, network, dst)
+}
+
+// localAddr is a's socket address (any port) for the network.
+func localAddr(network string, a netip.Addr) net.Addr {
+	if network == "udp" {
+		return &net.UDPAddr{IP: a.AsSlice()}
+	}
+	return &net.TCPAddr{IP: a.AsSlice()}
 }
 
 // setTransparent lets the socket bind to an address that is not local.
@@ -92,21 +104,17 @@ func onSandboxLink(a netip.Addr) bool {
 	return err != nil || l.Attrs().Name != tapName
 }
 
-// keepSources sets up the return path for kept client addresses when maps
-// has a TCP port; without it (e.g. no nftables socket match in the kernel)
-// every connection comes from the sandbox's address, as before.
+// keepSources sets up the return path for kept client addresses when
+// there are ports to publish; without it (e.g. no nftables socket match
+// in the kernel) every connection comes from the sandbox's address, as
+// before.
 func (s *Sandbox) keepSources(ctx context.Context, maps []PortMapping) bool {
-	if s.path == "" {
+	if s.path == "" || len(maps) == 0 {
 		return false
 	}
-	for _, m := range maps {
-		if m.Proto == "tcp" || m.Proto == "" {
-			err := s.ensureTransparent()
-			if err != nil {
-				log.G(ctx).WithError(err).Warn("published ports do not keep client addresses")
-			}
-			return err == nil
-		}
+	if err := s.ensureTransparent(); err != nil {
+		log.G(ctx).WithError(err).Warn("published ports do not keep client addresses")
+		return false
 	}
-	return false
+	return true
 }

@@ -29,8 +29,11 @@ func TestKeepableSource(t *testing.T) {
 			t.Errorf("%s: %s %v, want %q", addr, got, ok, want)
 		}
 	}
-	if _, ok := keepableSource(&net.UDPAddr{IP: net.IPv4(192, 0, 2, 7)}); ok {
-		t.Error("a UDP address is kept")
+	if a, ok := keepableSource(&net.UDPAddr{IP: net.IPv4(192, 0, 2, 7)}); !ok || a.String() != "192.0.2.7" {
+		t.Errorf("UDP client: %s %v", a, ok)
+	}
+	if _, ok := keepableSource(&net.UnixAddr{Name: "/x"}); ok {
+		t.Error("a unix socket address is kept")
 	}
 }
 
@@ -61,27 +64,47 @@ func TestPublishKeepsClientAddress(t *testing.T) {
 		t.Fatal(err)
 	}
 	servePeer(t, sb.NetNSPath("ffffffffffff"))
-	pub, err := sb.Publish(ctx, target, []PortMapping{{Proto: "tcp", ContainerPort: 7002}})
+	pub, err := sb.Publish(ctx, target, []PortMapping{{Proto: "tcp", ContainerPort: 7002}, {Proto: "udp", ContainerPort: 7002}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer pub.Close()
-	port := pub.Mappings[0].HostPort
-	if got := askPeer(t, net.JoinHostPort(hostIP, fmt.Sprint(port))); got != hostIP {
-		t.Errorf("from %s the container saw %s", hostIP, got)
-	}
-	if got := askPeer(t, fmt.Sprintf("127.0.0.1:%d", port)); got != gw.Addr().String() {
-		t.Errorf("from loopback the container saw %s, want the gateway", got)
+	for i, network := range []string{"tcp", "udp"} {
+		port := pub.Mappings[i].HostPort
+		if got := askPeer(t, network, net.JoinHostPort(hostIP, fmt.Sprint(port))); got != hostIP {
+			t.Errorf("%s from %s: the container saw %s", network, hostIP, got)
+		}
+		if got := askPeer(t, network, fmt.Sprintf("127.0.0.1:%d", port)); got != gw.Addr().String() {
+			t.Errorf("%s from loopback: the container saw %s, want the gateway", network, got)
+		}
 	}
 }
 
-// servePeer answers on port 7002 in ns with the peer's address.
+// servePeer answers on TCP and UDP port 7002 in ns with the peer's address.
 func servePeer(t *testing.T, ns string) {
 	var l net.Listener
-	if err := inNetNS(ns, func() (err error) { l, err = net.Listen("tcp", ":7002"); return err }); err != nil {
+	var pc net.PacketConn
+	err := inNetNS(ns, func() (err error) {
+		if l, err = net.Listen("tcp", ":7002"); err != nil {
+			return err
+		}
+		pc, err = net.ListenPacket("udp", ":7002")
+		return err
+	})
+	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { l.Close() })
+	t.Cleanup(func() { l.Close(); pc.Close() })
+	go func() {
+		b := make([]byte, 64)
+		for {
+			_, from, err := pc.ReadFrom(b)
+			if err != nil {
+				return
+			}
+			pc.WriteTo([]byte(from.(*net.UDPAddr).IP.String()+"\n"), from)
+		}
+	}()
 	go func() {
 		for {
 			c, err := l.Accept()
@@ -94,14 +117,17 @@ func servePeer(t *testing.T, ns string) {
 	}()
 }
 
-func askPeer(t *testing.T, addr string) string {
+func askPeer(t *testing.T, network, addr string) string {
 	t.Helper()
-	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	c, err := net.DialTimeout(network, addr, 5*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Close()
 	c.SetDeadline(time.Now().Add(5 * time.Second))
+	if network == "udp" {
+		c.Write([]byte("?"))
+	}
 	line, err := bufio.NewReader(c).ReadString('\n')
 	if err != nil {
 		t.Fatalf("read from %s: %v", addr, err)

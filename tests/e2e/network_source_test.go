@@ -14,13 +14,27 @@ import (
 	"github.com/dockerd-lite/dockerd-lite/tests/e2e/harness"
 )
 
-// peerSource answers every TCP connection on port 8080 with the address
-// it came from.
+// peerSource answers every TCP connection and UDP datagram on port 8080
+// with the address it came from.
 const peerSource = `package main
 
 import "net"
 
 func main() {
+	pc, err := net.ListenPacket("udp", ":8080")
+	if err != nil {
+		panic(err)
+	}
+	go func() {
+		b := make([]byte, 64)
+		for {
+			_, from, err := pc.ReadFrom(b)
+			if err != nil {
+				panic(err)
+			}
+			pc.WriteTo([]byte(from.(*net.UDPAddr).IP.String()+"\n"), from)
+		}
+	}()
 	l, err := net.Listen("tcp", ":8080")
 	if err != nil {
 		panic(err)
@@ -44,27 +58,32 @@ func TestNetworkPublishedPortKeepsClientAddress(t *testing.T) {
 	d := monDaemon(t)
 	defer monRemoveAll(t, d)
 	port := freePort(t)
-	id := monRun(t, d, "-v", peerBinary(t)+":/peer:ro", "-p", fmt.Sprintf("%d:8080", port), "exec /peer")
+	id := monRun(t, d, "-v", peerBinary(t)+":/peer:ro", "-p", fmt.Sprintf("%d:8080", port), "-p", fmt.Sprintf("%d:8080/udp", port), "exec /peer")
 	gw := monInspect(t, d, id, "{{.NetworkSettings.Networks.bridge.Gateway}}")
-	if got := peerSeen(t, net.JoinHostPort(hostIP, fmt.Sprint(port))); got != hostIP {
-		t.Errorf("from %s the container saw %q", hostIP, got)
-	}
-	if got := peerSeen(t, fmt.Sprintf("127.0.0.1:%d", port)); got != gw {
-		t.Errorf("from loopback the container saw %q, want the gateway %s", got, gw)
+	for _, network := range []string{"tcp", "udp"} {
+		if got := peerSeen(t, network, net.JoinHostPort(hostIP, fmt.Sprint(port))); got != hostIP {
+			t.Errorf("%s from %s: the container saw %q", network, hostIP, got)
+		}
+		if got := peerSeen(t, network, fmt.Sprintf("127.0.0.1:%d", port)); got != gw {
+			t.Errorf("%s from loopback: the container saw %q, want the gateway %s", network, got, gw)
+		}
 	}
 }
 
 // peerSeen polls addr until the container's server answers with a line.
-func peerSeen(t *testing.T, addr string) string {
+func peerSeen(t *testing.T, network, addr string) string {
 	t.Helper()
 	var line string
 	harness.Poll(t, 15*time.Second, "peer address from "+addr, func() (bool, string) {
-		c, err := net.DialTimeout("tcp", addr, 2*time.Second)
+		c, err := net.DialTimeout(network, addr, 2*time.Second)
 		if err != nil {
 			return false, err.Error()
 		}
 		defer c.Close()
-		c.SetReadDeadline(time.Now().Add(2 * time.Second))
+		c.SetReadDeadline(time.Now().Add(time.Second))
+		if network == "udp" {
+			c.Write([]byte("?"))
+		}
 		line, err = bufio.NewReader(c).ReadString('\n')
 		return err == nil, fmt.Sprint(line, err)
 	})
