@@ -8,8 +8,12 @@
 // test image, builds a small static server (a sink that reads until EOF
 // and a greeter that writes one byte per connection, both without a
 // process per connection) and runs it in a container with both ports
-// published on 127.0.0.1. Each target gets -runs transfers of -mib MiB
-// (median MiB/s) and -n connects (median). It asserts nothing.
+// published on every host address. The published ports are measured twice:
+// through 127.0.0.1 (the container sees the gateway) and, when the host
+// has one, through its first non-loopback IPv4 address (the daemon keeps
+// the client's address: a transparent socket in the sandbox). Each target
+// gets -runs transfers of -mib MiB (median MiB/s) and -n connects
+// (median). It asserts nothing.
 package main
 
 import (
@@ -17,8 +21,10 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -73,7 +79,7 @@ func run(ctx context.Context, o options) (err error) {
 	if err != nil {
 		return fmt.Errorf("%w\n--- daemon log tail ---\n%s", err, strings.Join(d.TailLog(30), "\n"))
 	}
-	benchkit.PrintTable("published ports (127.0.0.1, TCP)", rows)
+	benchkit.PrintTable("published ports (TCP)", rows)
 	return nil
 }
 
@@ -88,59 +94,90 @@ func measureAll(ctx context.Context, d *daemon.Daemon, o options) ([]benchkit.Ro
 	if err != nil {
 		return nil, err
 	}
-	pub, err := publish(ctx, d)
+	pubs, err := publish(ctx, d)
 	if err != nil {
 		return nil, err
 	}
-	more, err := measureTarget(ctx, pub, o)
-	return append(rows, more...), err
+	for _, pub := range pubs {
+		more, err := measureTarget(ctx, pub, o)
+		if err != nil {
+			return nil, err
+		}
+		rows = append(rows, more...)
+	}
+	return rows, nil
 }
 
 // publish runs the server in a container with both ports published on
-// 127.0.0.1 (host ports picked by the daemon) and waits until it answers.
-func publish(ctx context.Context, d *daemon.Daemon) (target, error) {
+// every address (host ports picked by the daemon), waits until it answers
+// and returns the targets to measure.
+func publish(ctx context.Context, d *daemon.Daemon) ([]target, error) {
 	cli, err := benchkit.NewCLI(d)
 	if err != nil {
-		return target{}, err
+		return nil, err
 	}
 	dir := filepath.Join(d.BaseDir, "ports")
 	img, err := testimage.Build(ctx, testimage.Options{OutDir: dir})
 	if err != nil {
-		return target{}, fmt.Errorf("build busybox image: %w", err)
+		return nil, fmt.Errorf("build busybox image: %w", err)
 	}
 	srv, err := buildServer(ctx, dir)
 	if err != nil {
-		return target{}, err
+		return nil, err
 	}
 	if err := d.Identity().Chown(dir, img.DockerArchive, srv); err != nil {
-		return target{}, err
+		return nil, err
 	}
 	if _, _, err := cli.Run(ctx, "load", "-i", img.DockerArchive); err != nil {
-		return target{}, err
+		return nil, err
 	}
 	out, took, err := cli.Run(ctx, "run", "-d", "-v", srv+":/portsrv:ro",
-		"-p", fmt.Sprintf("127.0.0.1::%d", sinkPort), "-p", fmt.Sprintf("127.0.0.1::%d", greetPort), img.Tag, "/portsrv")
+		"-p", strconv.Itoa(sinkPort), "-p", strconv.Itoa(greetPort), img.Tag, "/portsrv")
 	if err != nil {
-		return target{}, err
+		return nil, err
 	}
 	fmt.Printf("docker run -d with two published ports: %s\n", benchkit.Ms(took))
-	return publishedTarget(ctx, cli, strings.TrimSpace(out))
+	return publishedTargets(ctx, cli, strings.TrimSpace(out))
 }
 
-// publishedTarget reads the host addresses with docker port.
-func publishedTarget(ctx context.Context, cli *benchkit.CLI, id string) (target, error) {
-	t := target{name: "published port"}
-	for _, p := range []struct {
-		port int
-		addr *string
-	}{{sinkPort, &t.sink}, {greetPort, &t.greet}} {
-		out, _, err := cli.Run(ctx, "port", id, fmt.Sprintf("%d/tcp", p.port))
+// publishedTargets reads the host ports with docker port and names the
+// loopback and, if the host has one, the non-loopback target.
+func publishedTargets(ctx context.Context, cli *benchkit.CLI, id string) ([]target, error) {
+	var ports [2]string
+	for i, p := range []int{sinkPort, greetPort} {
+		out, _, err := cli.Run(ctx, "port", id, fmt.Sprintf("%d/tcp", p))
 		if err != nil {
-			return t, err
+			return nil, err
 		}
-		*p.addr = strings.Fields(out)[0]
+		_, ports[i], _ = strings.Cut(strings.Fields(out)[0], ":")
 	}
-	return t, waitServing(ctx, t.greet)
+	hosts := []string{"127.0.0.1"}
+	if ip := hostIPv4(); ip != "" {
+		hosts = append(hosts, ip)
+	}
+	var out []target
+	for _, h := range hosts {
+		t := target{name: "published port via " + h, sink: net.JoinHostPort(h, ports[0]), greet: net.JoinHostPort(h, ports[1])}
+		if h != "127.0.0.1" {
+			t.name += " (client address kept)"
+		}
+		if err := waitServing(ctx, t.greet); err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	return out, nil
+}
+
+// hostIPv4 is the host's first non-loopback IPv4 address, or "".
+func hostIPv4() string {
+	addrs, _ := net.InterfaceAddrs()
+	for _, a := range addrs {
+		if n, ok := a.(*net.IPNet); ok && n.IP.To4() != nil && n.IP.IsGlobalUnicast() {
+			return n.IP.String()
+		}
+	}
+	return ""
 }
 
 func startDaemon(ctx context.Context, d *daemon.Daemon) error {
