@@ -209,7 +209,7 @@ func endpointConfig(ep *network.EndpointSettings) *network.EndpointSettings {
 		return &network.EndpointSettings{}
 	}
 	return &network.EndpointSettings{NetworkID: ep.NetworkID, Aliases: ep.Aliases, IPAMConfig: ep.IPAMConfig, Links: ep.Links,
-		MacAddress: ep.MacAddress}
+		MacAddress: configuredMAC(ep)}
 }
 
 // releaseNetwork undoes connectNetwork's steps; each is idempotent.

@@ -48,3 +48,16 @@ func withMAC(ep *network.EndpointSettings) *network.EndpointSettings {
 	out.MacAddress = endpointMAC(ep)
 	return out
 }
+
+// configuredMAC is the MAC address the user asked for. Records written
+// before MacAddress meant that held the derived address of a running
+// endpoint; kept as "asked for", a later start with another address would
+// reuse it and could duplicate the MAC of the container that now has the
+// old address. A derived address is therefore not kept: asked for or not,
+// the same IP derives it again.
+func configuredMAC(ep *network.EndpointSettings) network.HardwareAddr {
+	if ep.IPAddress.IsValid() && ep.IPAddress.Is4() && net.HardwareAddr(ep.MacAddress).String() == netns.MACFor(ep.IPAddress).String() {
+		return nil
+	}
+	return ep.MacAddress
+}

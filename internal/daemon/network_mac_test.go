@@ -75,3 +75,15 @@ func TestEndpointConfigKeepsMAC(t *testing.T) {
 		t.Errorf("endpointConfig: %+v", ep)
 	}
 }
+
+func TestConfiguredMACDropsDerived(t *testing.T) {
+	ip := netip.MustParseAddr("172.17.0.2")
+	derived := &network.EndpointSettings{IPAddress: ip, MacAddress: mustMAC(t, "02:42:ac:11:00:02")}
+	if got := endpointConfig(derived).MacAddress; len(got) != 0 {
+		t.Errorf("a derived MAC of an old record is kept: %s", got)
+	}
+	asked := &network.EndpointSettings{IPAddress: ip, MacAddress: mustMAC(t, "92:d0:c6:0a:29:33")}
+	if got := endpointConfig(asked).MacAddress.String(); got != "92:d0:c6:0a:29:33" {
+		t.Errorf("asked-for MAC: %q", got)
+	}
+}
