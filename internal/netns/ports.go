@@ -46,6 +46,7 @@ func (s *Sandbox) Publish(ctx context.Context, target netip.Addr, maps []PortMap
 			p.Close()
 		}
 	}()
+	maps = uniqueMappings(maps)
 	keep := s.keepSources(ctx, maps)
 	var serve []func()
 	for _, m := range maps {
@@ -61,6 +62,25 @@ func (s *Sandbox) Publish(ctx context.Context, target netip.Addr, maps []PortMap
 		go func() { defer p.wg.Done(); fn() }()
 	}
 	return p, nil
+}
+
+// uniqueMappings drops repeated mappings of a fixed host port. "0.0.0.0"
+// and "::" both arrive as an unspecified HostIP and are one dual-stack
+// socket here, so a port listed with both (as NetworkSettings.Ports lists
+// it when the host has IPv6, and as a user may ask for it) is bound once.
+func uniqueMappings(maps []PortMapping) []PortMapping {
+	seen := map[PortMapping]bool{}
+	var out []PortMapping
+	for _, m := range maps {
+		key := m
+		key.DualStack = false
+		if m.HostPort != 0 && seen[key] {
+			continue
+		}
+		seen[key] = true
+		out = append(out, m)
+	}
+	return out
 }
 
 // Close stops forwarding: it closes the listeners and open connections.

@@ -30,3 +30,24 @@ func TestPublishReportsDualStack(t *testing.T) {
 		}
 	}
 }
+
+// TestPublishBindsRepeatedMappingOnce publishes one fixed port twice with
+// an unspecified host address (0.0.0.0 and :: as the daemon hands them
+// over): one socket, no "address already in use".
+func TestPublishBindsRepeatedMappingOnce(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := uint16(l.Addr().(*net.TCPAddr).Port)
+	l.Close()
+	m := PortMapping{Proto: "tcp", HostPort: port, ContainerPort: 80}
+	pub, err := (&Sandbox{}).Publish(t.Context(), netip.MustParseAddr("10.0.0.2"), []PortMapping{m, m, {Proto: "udp", HostPort: port, ContainerPort: 80}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pub.Close()
+	if len(pub.Mappings) != 2 || pub.Mappings[0].HostPort != port || pub.Mappings[1].Proto != "udp" {
+		t.Errorf("mappings %+v", pub.Mappings)
+	}
+}
