@@ -40,6 +40,8 @@ bench: build
 	DOCKERD_LITE_BIN=$(CURDIR)/$(BIN) $(GO) run -tags "$(TAGS)" ./hack/bench/startup
 	DOCKERD_LITE_BIN=$(CURDIR)/$(BIN) $(GO) run -tags "$(TAGS)" ./hack/bench/pull
 	DOCKERD_LITE_BIN=$(CURDIR)/$(BIN) $(GO) run -tags "$(TAGS)" ./hack/bench/containers
+	DOCKERD_LITE_BIN=$(CURDIR)/$(BIN) $(GO) run -tags "$(TAGS)" ./hack/bench/ports
+	$(GO) test -tags "$(TAGS)" -count=1 -run '^$$' -bench PortForwarders -benchtime 20x ./internal/netns
 
 lint:
 	@out=$$(gofmt -l cmd internal tests hack); if [ -n "$$out" ]; then echo "gofmt:"; echo "$$out"; exit 1; fi

@@ -6,7 +6,6 @@ import (
 	"strconv"
 
 	"github.com/labstack/echo/v4"
-	"github.com/moby/moby/api/types/container"
 
 	"github.com/dockerd-lite/dockerd-lite/internal/errdefs"
 	"github.com/dockerd-lite/dockerd-lite/internal/filters"
@@ -16,14 +15,17 @@ var containerListFilters = []string{"ancestor", "before", "exited", "health", "i
 
 func (h *handlers) postContainersCreate(c echo.Context) error {
 	ctx := c.Request().Context()
-	var req container.CreateRequest
+	var req createRequest
 	if err := decodeJSON(c, &req); err != nil {
 		return err
 	}
 	if req.Config == nil {
 		return errdefs.Errorf(errdefs.InvalidParameter, "config cannot be empty in order to create a container")
 	}
-	opt := createOptionsForAPI(req, c.QueryParam("name"), c.QueryParam("platform"), apiVersion(ctx))
+	opt, err := createOptionsForAPI(req, c.QueryParam("name"), c.QueryParam("platform"), apiVersion(ctx))
+	if err != nil {
+		return err
+	}
 	res, err := h.Containers.ContainerCreate(ctx, opt)
 	if err != nil {
 		return err

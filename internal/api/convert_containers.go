@@ -1,14 +1,27 @@
 package api
 
 import (
+	"fmt"
+	"net"
 	"net/url"
 
 	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/network"
 	"github.com/moby/moby/client/pkg/versions"
+
+	"github.com/dockerd-lite/dockerd-lite/internal/errdefs"
 )
 
+// createRequest is the body of POST /containers/create. MacAddress is
+// Config's container-wide field, deprecated by API 1.44 (which moved it to
+// EndpointSettings) and gone from the current types.
+type createRequest struct {
+	container.CreateRequest
+	MacAddress string `json:",omitempty"`
+}
+
 // createOptionsForAPI applies the create request's version quirks.
-func createOptionsForAPI(req container.CreateRequest, name, platform, api string) ContainerCreateOptions {
+func createOptionsForAPI(req createRequest, name, platform, api string) (ContainerCreateOptions, error) {
 	hc := req.HostConfig
 	if hc == nil {
 		hc = &container.HostConfig{}
@@ -16,7 +29,47 @@ func createOptionsForAPI(req container.CreateRequest, name, platform, api string
 	if versions.LessThan(api, "1.44") && hc.RestartPolicy.Name == "no" && hc.RestartPolicy.MaximumRetryCount != 0 {
 		hc.RestartPolicy.MaximumRetryCount = 0 // older clients sent a count with "no"
 	}
-	return ContainerCreateOptions{Name: name, Config: req.Config, HostConfig: hc, Networking: req.NetworkingConfig, Platform: platform}
+	nc, err := containerWideMAC(req.MacAddress, hc.NetworkMode, req.NetworkingConfig)
+	if err != nil {
+		return ContainerCreateOptions{}, err
+	}
+	return ContainerCreateOptions{Name: name, Config: req.Config, HostConfig: hc, Networking: nc, Platform: platform}, nil
+}
+
+// containerWideMAC moves the container-wide MAC address onto the endpoint
+// of the network the mode names, as Docker does for every API version
+// (before 1.44 it was the only way; from 1.44 both must agree).
+func containerWideMAC(mac string, mode container.NetworkMode, nc *network.NetworkingConfig) (*network.NetworkingConfig, error) {
+	if mac == "" {
+		return nc, nil
+	}
+	hw, err := net.ParseMAC(mac)
+	if err != nil {
+		return nil, errdefs.InvalidParameter(fmt.Errorf("invalid MAC address %s: %w", mac, err))
+	}
+	if mode.IsHost() || mode.IsNone() || mode.IsContainer() {
+		return nil, errdefs.Errorf(errdefs.InvalidParameter, "conflicting options: mac-address and the network mode")
+	}
+	name := string(mode)
+	if mode == "" || mode.IsDefault() {
+		name = "bridge"
+	}
+	if nc == nil {
+		nc = &network.NetworkingConfig{}
+	}
+	if nc.EndpointsConfig == nil {
+		nc.EndpointsConfig = map[string]*network.EndpointSettings{}
+	}
+	ep := nc.EndpointsConfig[name]
+	if ep == nil {
+		ep = &network.EndpointSettings{}
+		nc.EndpointsConfig[name] = ep
+	}
+	if len(ep.MacAddress) > 0 && ep.MacAddress.String() != hw.String() {
+		return nil, errdefs.Errorf(errdefs.InvalidParameter, "the container-wide MAC address must match the endpoint-specific MAC address for the main network, or be left empty")
+	}
+	ep.MacAddress = network.HardwareAddr(hw)
+	return nc, nil
 }
 
 // legacyListParams maps the pre-1.22 ?since= and ?before= container IDs

@@ -63,6 +63,7 @@ func (d *Daemon) containerFilter(f filters.Args) (func(*ctr.Container) bool, err
 			anyOrEmpty(f["ancestor"], func(v string) bool { return d.isAncestor(c, v) }) &&
 			anyOrEmpty(f["health"], func(v string) bool { return v == healthStatus(c) }) &&
 			anyOrEmpty(f["volume"], func(v string) bool { return usesVolume(c, v) }) &&
+			anyOrEmpty(f["network"], func(v string) bool { return d.onNetwork(c, v) }) &&
 			(len(exited) == 0 || (c.State.Status == container.StateExited && containsInt(exited, c.State.ExitCode))) &&
 			f.MatchLabels("label", c.Config.Labels) &&
 			(before == nil || c.Created.Before(before.Created)) &&

@@ -43,7 +43,13 @@ type netRecord struct {
 	Attachable bool
 	Labels     map[string]string
 	Options    map[string]string
+	// EnableIPv6 networks also have an IPv6 subnet (user-defined only).
+	EnableIPv6 bool `json:",omitempty"`
+	Subnet6    netip.Prefix
+	Gateway6   netip.Addr
+	IPRange6   netip.Prefix
 	pool       *netns.Pool
+	pool6      *netns.Pool      // nil without IPv6
 	dns        *netns.DNSServer // user-defined networks only
 }
 
@@ -108,7 +114,11 @@ func (d *Daemon) bringUp(ctx context.Context, r *netRecord) error {
 	if err := d.net.sb.EnsureBridge(ctx, r.Bridge, gw, !r.Internal); err != nil {
 		return err
 	}
-	if err := d.startDNS(ctx, r); err != nil {
+	err = d.bringUpIPv6(ctx, r)
+	if err == nil {
+		err = d.startDNS(ctx, r)
+	}
+	if err != nil {
 		logErr(ctx, d.net.sb.RemoveBridge(ctx, r.Bridge, r.Subnet), "remove bridge")
 		return err
 	}
@@ -207,12 +217,12 @@ func containerNetworks(c *ctr.Container) []string {
 // initialNetworks is a new container's network configuration: the network
 // its mode names, with the request's endpoint settings for it.
 func (d *Daemon) initialNetworks(mode container.NetworkMode, cfg *network.NetworkingConfig) (*container.NetworkSettings, error) {
-	if !ownNetNS(mode) {
-		return nil, nil
-	}
 	name := string(mode)
 	if usesBridge(mode) {
 		name = defaultNetwork
+	}
+	if !ownNetNS(mode) {
+		return nil, macWithoutNetNS(cfg, name)
 	}
 	if d.net == nil {
 		return nil, errdefs.Errorf(errdefs.NotFound, "network %s not found", name)
@@ -223,13 +233,17 @@ func (d *Daemon) initialNetworks(mode container.NetworkMode, cfg *network.Networ
 	}
 	var ep *network.EndpointSettings
 	if cfg != nil {
-		ep = cfg.EndpointsConfig[name]
-		if ep == nil {
-			ep = cfg.EndpointsConfig[nr.Name]
+		for _, key := range []string{name, nr.Name, string(mode)} { // the CLI may key "default"
+			if ep == nil {
+				ep = cfg.EndpointsConfig[key]
+			}
 		}
 	}
 	ep = endpointConfig(ep)
 	ep.NetworkID = nr.ID
+	if err := validateMAC(ep.MacAddress); err != nil {
+		return nil, err
+	}
 	return &container.NetworkSettings{Networks: map[string]*network.EndpointSettings{nr.Name: ep}}, nil
 }
 

@@ -69,6 +69,10 @@ func (d *Daemon) networkWire(r *netRecord) network.Network {
 	if r.pool != nil {
 		n.IPAM.Config = []network.IPAMConfig{{Subnet: r.Subnet, Gateway: r.Gateway, IPRange: r.IPRange}}
 	}
+	if r.pool6 != nil {
+		n.EnableIPv6 = true
+		n.IPAM.Config = append(n.IPAM.Config, network.IPAMConfig{Subnet: r.Subnet6, Gateway: r.Gateway6, IPRange: r.IPRange6})
+	}
 	return n
 }
 
@@ -87,8 +91,8 @@ func (d *Daemon) NetworkInspect(ctx context.Context, name string) (network.Inspe
 			continue
 		}
 		if ep := c.Network.Networks[r.Name]; ep != nil && ep.IPAddress.IsValid() {
-			res.Containers[c.ID] = network.EndpointResource{Name: c.Name, EndpointID: ep.EndpointID, MacAddress: ep.MacAddress,
-				IPv4Address: netip.PrefixFrom(ep.IPAddress, ep.IPPrefixLen)}
+			res.Containers[c.ID] = network.EndpointResource{Name: c.Name, EndpointID: ep.EndpointID, MacAddress: endpointMAC(ep),
+				IPv4Address: netip.PrefixFrom(ep.IPAddress, ep.IPPrefixLen), IPv6Address: endpointIPv6(ep)}
 		}
 	}
 	return res, nil
@@ -105,10 +109,13 @@ func (d *Daemon) NetworkCreate(ctx context.Context, req network.CreateRequest) (
 	if _, err := d.net.lookup(req.Name); err == nil {
 		return network.CreateResponse{}, errdefs.Errorf(errdefs.Conflict, "network with name %s already exists", req.Name)
 	}
+	if req.EnableIPv4 != nil && !*req.EnableIPv4 {
+		return network.CreateResponse{}, errdefs.Errorf(errdefs.InvalidParameter, "IPv6-only networks are not supported: EnableIPv4 cannot be false")
+	}
 	r := &netRecord{ID: randomID(), Name: req.Name, Driver: "bridge", Created: time.Now().UTC(), Internal: req.Internal,
-		Attachable: req.Attachable, Labels: req.Labels, Options: req.Options}
+		Attachable: req.Attachable, Labels: req.Labels, Options: req.Options, EnableIPv6: req.EnableIPv6 != nil && *req.EnableIPv6}
 	r.Bridge = "br-" + r.ID[:12]
-	if err := d.pickSubnet(r, req.IPAM); err != nil {
+	if err := d.pickSubnets(r, req.IPAM); err != nil {
 		return network.CreateResponse{}, err
 	}
 	if err := d.bringUp(ctx, r); err != nil {
@@ -122,11 +129,10 @@ func (d *Daemon) NetworkCreate(ctx context.Context, req network.CreateRequest) (
 	return network.CreateResponse{ID: r.ID}, nil
 }
 
-// pickSubnet takes the request's IPAM config, or the first free /16 of
-// 172.18-31, then a /20 of 192.168, as Docker's default pools.
-func (d *Daemon) pickSubnet(r *netRecord, ipam *network.IPAM) error {
-	if ipam != nil && len(ipam.Config) > 0 {
-		cfg := ipam.Config[0]
+// pickSubnet takes the request's IPv4 IPAM config, or the first free /16
+// of 172.18-31, then a /20 of 192.168, as Docker's default pools.
+func (d *Daemon) pickSubnet(r *netRecord, cfg *network.IPAMConfig) error {
+	if cfg != nil {
 		r.Subnet, r.Gateway, r.IPRange = cfg.Subnet, cfg.Gateway, cfg.IPRange
 		if !r.Subnet.IsValid() {
 			return errdefs.Errorf(errdefs.InvalidParameter, "a subnet is required with an IPAM config")
@@ -159,7 +165,7 @@ func candidatePools() []netip.Prefix {
 // overlapping names the network whose subnet overlaps p, if any.
 func (d *Daemon) overlapping(p netip.Prefix) string {
 	for _, r := range d.net.list() {
-		if r.pool != nil && r.Subnet.Overlaps(p) {
+		if r.pool != nil && r.Subnet.Overlaps(p) || r.pool6 != nil && r.Subnet6.Overlaps(p) {
 			return r.Name
 		}
 	}

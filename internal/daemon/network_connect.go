@@ -33,6 +33,9 @@ func (d *Daemon) NetworkConnect(ctx context.Context, name, ref string, cfg *netw
 	}
 	ep := endpointConfig(cfg)
 	ep.NetworkID = r.ID
+	if err := validateMAC(ep.MacAddress); err != nil {
+		return err
+	}
 	if c.State.Running() {
 		if ep, err = d.attachEndpoint(context.WithoutCancel(ctx), c, r, cfg, d.nextIfName(c), false); err != nil {
 			return err

@@ -17,7 +17,7 @@ func (d *Daemon) networkSettings(c *ctr.Container) *container.NetworkSettings {
 	if c.Network != nil {
 		ns.SandboxID, ns.SandboxKey, ns.Ports = c.Network.SandboxID, c.Network.SandboxKey, c.Network.Ports
 		for name, ep := range c.Network.Networks {
-			ns.Networks[name] = ep.Copy()
+			ns.Networks[name] = withMAC(ep)
 		}
 	}
 	if len(ns.Networks) == 0 && usesBridge(c.HostConfig.NetworkMode) && d.net != nil {

@@ -38,6 +38,9 @@ func (d *Daemon) resolverFor(network string) netns.Resolver {
 			ep := c.Network.Networks[network]
 			if ep != nil && ep.IPAddress.IsValid() && answersTo(c, ep.Aliases, name) {
 				out = append(out, ep.IPAddress)
+				if ep.GlobalIPv6Address.IsValid() {
+					out = append(out, ep.GlobalIPv6Address)
+				}
 			}
 		}
 		return out

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"net"
 	"net/netip"
 	"os"
 	"strconv"
@@ -66,17 +67,24 @@ func (d *Daemon) connectNetwork(ctx context.Context, c *ctr.Container) (_ *ctr.C
 	if err != nil {
 		return nil, err
 	}
-	if err := d.writeHostsEntry(c, firstAddr(eps)); err != nil {
+	if err := d.writeHostsEntry(c, firstAddr(eps), firstEndpoint(eps).GlobalIPv6Address); err != nil {
 		return c, err
 	}
 	if err := d.writeLinkHosts(c); err != nil {
 		return c, err
 	}
+	d.updateParentHosts(ctx, c)
 	return c, d.embeddedResolvConf(c)
 }
 
 // firstAddr is the address published ports forward to.
 func firstAddr(eps map[string]*network.EndpointSettings) netip.Addr {
+	return firstEndpoint(eps).IPAddress
+}
+
+// firstEndpoint is the endpoint of the first network by name, or an
+// empty one.
+func firstEndpoint(eps map[string]*network.EndpointSettings) *network.EndpointSettings {
 	var best string
 	for name := range eps {
 		if best == "" || name < best {
@@ -84,45 +92,77 @@ func firstAddr(eps map[string]*network.EndpointSettings) netip.Addr {
 		}
 	}
 	if best == "" {
-		return netip.Addr{}
+		return &network.EndpointSettings{}
 	}
-	return eps[best].IPAddress
+	return eps[best]
 }
 
-// attachEndpoint allocates an address on nr and adds the interface.
+// attachEndpoint allocates addresses on nr and adds the interface.
 func (d *Daemon) attachEndpoint(ctx context.Context, c *ctr.Container, nr *netRecord, cfg *network.EndpointSettings, ifName string, route bool) (*network.EndpointSettings, error) {
+	ifc, err := allocAddrs(nr, cfg)
+	if err != nil {
+		return nil, err
+	}
+	ifc.Bridge, ifc.IfName = nr.Bridge, ifName
+	if cfg != nil {
+		ifc.MAC = net.HardwareAddr(cfg.MacAddress)
+	}
+	if route {
+		ifc.Gateway = nr.Gateway
+		ifc.Gateway6 = nr.Gateway6
+	}
+	if err := d.net.sb.AddInterface(ctx, c.ID, ifc); err != nil {
+		releaseAddrs(nr, ifc)
+		return nil, err
+	}
+	d.net.ifaces.Store(c.ID+"/"+nr.ID, ifName)
+	// MacAddress stays the user's (API 1.44): the record keeps what was
+	// asked for, inspect shows the derived one when nothing was.
+	ep := &network.EndpointSettings{NetworkID: nr.ID, EndpointID: randomID(), Gateway: nr.Gateway,
+		IPAddress: ifc.Addr.Addr(), IPPrefixLen: ifc.Addr.Bits()}
+	setIPv6(ep, nr, ifc)
+	if cfg != nil {
+		ep.Aliases, ep.IPAMConfig, ep.Links, ep.MacAddress = cfg.Aliases, cfg.IPAMConfig, cfg.Links, cfg.MacAddress
+	}
+	if nr.Name != defaultNetwork {
+		ep.DNSNames = append([]string{c.Name, c.ID[:12]}, ep.Aliases...)
+	}
+	return ep, nil
+}
+
+// allocAddrs reserves the endpoint's IPv4 address and, on a network with
+// IPv6, its IPv6 address.
+func allocAddrs(nr *netRecord, cfg *network.EndpointSettings) (netns.Interface, error) {
 	if nr.pool == nil {
-		return nil, errdefs.Errorf(errdefs.InvalidParameter, "container cannot be connected to network %s", nr.Name)
+		return netns.Interface{}, errdefs.Errorf(errdefs.InvalidParameter, "container cannot be connected to network %s", nr.Name)
 	}
 	var want netip.Addr
 	if cfg != nil && cfg.IPAMConfig != nil {
 		want = cfg.IPAMConfig.IPv4Address
 	}
 	if want.IsValid() && nr.Name == defaultNetwork {
-		return nil, errdefs.Errorf(errdefs.InvalidParameter, "user specified IP address is supported on user defined networks only")
+		return netns.Interface{}, errdefs.Errorf(errdefs.InvalidParameter, "user specified IP address is supported on user defined networks only")
 	}
 	ip, err := nr.pool.Allocate(want)
 	if err != nil {
-		return nil, err
+		return netns.Interface{}, err
 	}
-	ifc := netns.Interface{Bridge: nr.Bridge, IfName: ifName, Addr: netip.PrefixFrom(ip, nr.Subnet.Bits())}
-	if route {
-		ifc.Gateway = nr.Gateway
-	}
-	if err := d.net.sb.AddInterface(ctx, c.ID, ifc); err != nil {
+	ifc := netns.Interface{Addr: netip.PrefixFrom(ip, nr.Subnet.Bits())}
+	if ifc.Addr6, err = allocIPv6(nr, cfg); err != nil {
 		nr.pool.Release(ip)
-		return nil, err
+		return netns.Interface{}, err
 	}
-	d.net.ifaces.Store(c.ID+"/"+nr.ID, ifName)
-	ep := &network.EndpointSettings{NetworkID: nr.ID, EndpointID: randomID(), Gateway: nr.Gateway,
-		IPAddress: ip, IPPrefixLen: nr.Subnet.Bits(), MacAddress: network.HardwareAddr(netns.MACFor(ip))}
-	if cfg != nil {
-		ep.Aliases, ep.IPAMConfig, ep.Links = cfg.Aliases, cfg.IPAMConfig, cfg.Links
+	return ifc, nil
+}
+
+// releaseAddrs returns the interface's addresses to nr's pools.
+func releaseAddrs(nr *netRecord, ifc netns.Interface) {
+	if nr.pool != nil && ifc.Addr.IsValid() {
+		nr.pool.Release(ifc.Addr.Addr())
 	}
-	if nr.Name != defaultNetwork {
-		ep.DNSNames = append([]string{c.Name, c.ID[:12]}, ep.Aliases...)
+	if nr.pool6 != nil && ifc.Addr6.IsValid() {
+		nr.pool6.Release(ifc.Addr6.Addr())
 	}
-	return ep, nil
 }
 
 // disconnectNetwork tears the container's network down after it stopped
@@ -168,7 +208,8 @@ func endpointConfig(ep *network.EndpointSettings) *network.EndpointSettings {
 	if ep == nil {
 		return &network.EndpointSettings{}
 	}
-	return &network.EndpointSettings{NetworkID: ep.NetworkID, Aliases: ep.Aliases, IPAMConfig: ep.IPAMConfig, Links: ep.Links}
+	return &network.EndpointSettings{NetworkID: ep.NetworkID, Aliases: ep.Aliases, IPAMConfig: ep.IPAMConfig, Links: ep.Links,
+		MacAddress: configuredMAC(ep)}
 }
 
 // releaseNetwork undoes connectNetwork's steps; each is idempotent.
@@ -187,26 +228,29 @@ func (d *Daemon) releaseAddr(id, name string, ep *network.EndpointSettings) {
 		return
 	}
 	d.net.ifaces.Delete(id + "/" + nr.ID)
-	if ep.IPAddress.IsValid() && nr.pool != nil {
-		nr.pool.Release(ep.IPAddress)
-	}
+	releaseAddrs(nr, netns.Interface{Addr: netip.PrefixFrom(ep.IPAddress, ep.IPPrefixLen), Addr6: endpointIPv6(ep)})
 }
 
-// writeHostsEntry adds "<ip> <hostname>" to the container's /etc/hosts.
-func (d *Daemon) writeHostsEntry(c *ctr.Container, ip netip.Addr) error {
+// writeHostsEntry adds "<ip> <hostname>" to the container's /etc/hosts
+// for each valid address (IPv4, and IPv6 on networks with IPv6).
+func (d *Daemon) writeHostsEntry(c *ctr.Container, ips ...netip.Addr) error {
 	if err := d.writeEtcFiles(c); err != nil {
 		return err
-	}
-	if !ip.IsValid() {
-		return nil
 	}
 	f, err := os.OpenFile(c.HostsPath, os.O_APPEND|os.O_WRONLY, 0o644)
 	if err != nil {
 		return fmt.Errorf("write hosts: %w", err)
 	}
 	defer f.Close()
-	_, err = fmt.Fprintf(f, "%s\t%s\n", ip, c.Config.Hostname)
-	return err
+	for _, ip := range ips {
+		if !ip.IsValid() {
+			continue
+		}
+		if _, err := fmt.Fprintf(f, "%s\t%s\n", ip, c.Config.Hostname); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func randomID() string {

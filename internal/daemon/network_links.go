@@ -23,24 +23,40 @@ type link struct {
 func (d *Daemon) links(c *ctr.Container) []link {
 	var out []link
 	for _, l := range c.HostConfig.Links {
-		name, alias, ok := strings.Cut(l, ":")
-		name = strings.TrimPrefix(name, "/")
-		if !ok {
-			alias = name
-		}
-		alias = alias[strings.LastIndex(alias, "/")+1:]
+		name, alias := parseLink(l)
 		t, err := d.containers.Get(name)
-		if err != nil || !t.State.Running() || t.Network == nil || c.Network == nil {
+		if err != nil || !t.State.Running() {
 			continue
 		}
-		for net, ep := range t.Network.Networks {
-			if c.Network.Networks[net] != nil && ep.IPAddress.IsValid() {
-				out = append(out, link{alias: alias, target: t, ip: ep.IPAddress.String()})
-				break
-			}
+		if ip, ok := sharedIP(c, t); ok {
+			out = append(out, link{alias: alias, target: t, ip: ip})
 		}
 	}
 	return out
+}
+
+// parseLink splits a HostConfig.Links entry: "name", "name:alias" or
+// Docker's stored form "/name:/parent/alias".
+func parseLink(l string) (name, alias string) {
+	name, alias, ok := strings.Cut(l, ":")
+	name = strings.TrimPrefix(name, "/")
+	if !ok {
+		alias = name
+	}
+	return name, alias[strings.LastIndex(alias, "/")+1:]
+}
+
+// sharedIP is t's address on a network c is also on.
+func sharedIP(c, t *ctr.Container) (string, bool) {
+	if t.Network == nil || c.Network == nil {
+		return "", false
+	}
+	for net, ep := range t.Network.Networks {
+		if c.Network.Networks[net] != nil && ep.IPAddress.IsValid() {
+			return ep.IPAddress.String(), true
+		}
+	}
+	return "", false
 }
 
 // writeLinkHosts appends "<ip> <alias> <hostname> <name>" per link to the

@@ -28,22 +28,32 @@ func (d *Daemon) publishPorts(ctx context.Context, c *ctr.Container, ip netip.Ad
 		return nil, fmt.Errorf("driver failed programming external connectivity on endpoint %s (%s): Error starting userland proxy: %w", c.Name, c.ID[:12], err)
 	}
 	d.net.ports.Store(c.ID, pub)
+	return publishedPortMap(c.Config.ExposedPorts, pub.Mappings), nil
+}
+
+// publishedPortMap renders bound mappings as NetworkSettings.Ports: one
+// binding per host socket, plus "::" beside "0.0.0.0" for a dual-stack
+// socket, as Docker lists them when the host has IPv6.
+func publishedPortMap(exposed network.PortSet, maps []netns.PortMapping) network.PortMap {
 	out := network.PortMap{}
-	for p := range c.Config.ExposedPorts {
+	for p := range exposed {
 		out[p] = nil
 	}
-	for _, m := range pub.Mappings {
+	for _, m := range maps {
 		p, err := network.ParsePort(fmt.Sprintf("%d/%s", m.ContainerPort, m.Proto))
 		if err != nil {
 			continue
 		}
-		hostIP := m.HostIP
+		hostIP, hostPort := m.HostIP, strconv.Itoa(int(m.HostPort))
 		if !hostIP.IsValid() {
 			hostIP = netip.IPv4Unspecified()
 		}
-		out[p] = append(out[p], network.PortBinding{HostIP: hostIP, HostPort: strconv.Itoa(int(m.HostPort))})
+		out[p] = append(out[p], network.PortBinding{HostIP: hostIP, HostPort: hostPort})
+		if m.DualStack {
+			out[p] = append(out[p], network.PortBinding{HostIP: netip.IPv6Unspecified(), HostPort: hostPort})
+		}
 	}
-	return out, nil
+	return out
 }
 
 // unpublishPorts closes the container's published ports, if any.

@@ -1,7 +1,9 @@
 package daemon
 
 import (
+	"net"
 	"net/netip"
+	"strings"
 	"testing"
 
 	"github.com/moby/moby/api/types/container"
@@ -59,6 +61,34 @@ func TestUsesBridge(t *testing.T) {
 	for mode, want := range map[container.NetworkMode]bool{"": true, "default": true, "bridge": true, "none": false, "host": false, "container:x": false} {
 		if usesBridge(mode) != want {
 			t.Errorf("%q: %v", mode, !want)
+		}
+	}
+}
+
+func TestPublishedPortMap(t *testing.T) {
+	exposed := network.PortSet{port("80/tcp"): {}, port("443/tcp"): {}}
+	maps := []netns.PortMapping{
+		{Proto: "tcp", HostPort: 8080, ContainerPort: 80, DualStack: true},
+		{Proto: "udp", HostPort: 5353, ContainerPort: 53},
+		{Proto: "tcp", HostIP: netip.MustParseAddr("127.0.0.1"), HostPort: 9000, ContainerPort: 9000},
+	}
+	got := publishedPortMap(exposed, maps)
+	want := map[string]string{
+		"80/tcp":   "0.0.0.0:8080 [::]:8080",
+		"53/udp":   "0.0.0.0:5353",
+		"9000/tcp": "127.0.0.1:9000",
+		"443/tcp":  "",
+	}
+	if len(got) != len(want) {
+		t.Fatalf("got %v", got)
+	}
+	for p, w := range want {
+		var parts []string
+		for _, b := range got[port(p)] {
+			parts = append(parts, net.JoinHostPort(b.HostIP.String(), b.HostPort))
+		}
+		if s := strings.Join(parts, " "); s != w {
+			t.Errorf("%s: %q, want %q", p, s, w)
 		}
 	}
 }

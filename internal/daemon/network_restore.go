@@ -44,6 +44,11 @@ func (d *Daemon) reserveEndpoints(ctx context.Context, c *ctr.Container) error {
 		if _, err := nr.pool.Allocate(ep.IPAddress); err != nil {
 			errs = append(errs, err)
 		}
+		if nr.pool6 != nil && ep.GlobalIPv6Address.IsValid() {
+			if _, err := nr.pool6.Allocate(ep.GlobalIPv6Address); err != nil {
+				errs = append(errs, err)
+			}
+		}
 		ifName, err := d.net.sb.InterfaceWith(ctx, c.ID, ep.IPAddress)
 		if err != nil {
 			errs = append(errs, err)

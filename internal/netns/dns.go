@@ -85,8 +85,12 @@ func (h *dnsHandler) local(req *dns.Msg) *dns.Msg {
 	res.SetReply(req)
 	res.Authoritative, res.RecursionAvailable = true, true
 	for _, a := range addrs {
-		if q.Qtype == dns.TypeA && a.Is4() {
-			res.Answer = append(res.Answer, &dns.A{Hdr: dns.RR_Header{Name: q.Name, Rrtype: dns.TypeA, Class: dns.ClassINET, Ttl: 600}, A: a.AsSlice()})
+		hdr := dns.RR_Header{Name: q.Name, Rrtype: q.Qtype, Class: dns.ClassINET, Ttl: 600}
+		switch {
+		case q.Qtype == dns.TypeA && a.Is4():
+			res.Answer = append(res.Answer, &dns.A{Hdr: hdr, A: a.AsSlice()})
+		case q.Qtype == dns.TypeAAAA && a.Is6():
+			res.Answer = append(res.Answer, &dns.AAAA{Hdr: hdr, AAAA: a.AsSlice()})
 		}
 	}
 	return res

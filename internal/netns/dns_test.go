@@ -75,3 +75,37 @@ func fakeUpstream(t *testing.T) string {
 	t.Cleanup(func() { s.Shutdown() })
 	return pc.LocalAddr().String()
 }
+
+// TestDNSLocalAnswersByFamily checks that A questions get the IPv4 and
+// AAAA questions the IPv6 addresses of a name, and that a known name
+// without an address of the asked family gets an empty answer (not a
+// forward).
+func TestDNSLocalAnswersByFamily(t *testing.T) {
+	v4, v6 := netip.MustParseAddr("10.9.0.2"), netip.MustParseAddr("fd00:9::2")
+	h := &dnsHandler{resolve: func(name string) []netip.Addr {
+		switch name {
+		case "dual":
+			return []netip.Addr{v4, v6}
+		case "v4only":
+			return []netip.Addr{v4}
+		}
+		return nil
+	}}
+	ask := func(name string, qtype uint16) *dns.Msg {
+		m := new(dns.Msg)
+		m.SetQuestion(name, qtype)
+		return h.local(m)
+	}
+	if res := ask("dual.", dns.TypeAAAA); res == nil || len(res.Answer) != 1 || res.Answer[0].(*dns.AAAA).AAAA.String() != "fd00:9::2" {
+		t.Errorf("AAAA dual: %v", res)
+	}
+	if res := ask("dual.", dns.TypeA); res == nil || len(res.Answer) != 1 || res.Answer[0].(*dns.A).A.String() != "10.9.0.2" {
+		t.Errorf("A dual: %v", res)
+	}
+	if res := ask("v4only.", dns.TypeAAAA); res == nil || len(res.Answer) != 0 || res.Rcode != dns.RcodeSuccess {
+		t.Errorf("AAAA v4only: %v", res)
+	}
+	if res := ask("unknown.", dns.TypeAAAA); res != nil {
+		t.Errorf("unknown name answered locally: %v", res)
+	}
+}

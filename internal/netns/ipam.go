@@ -20,12 +20,13 @@ type Pool struct {
 	next    netip.Addr
 }
 
-// NewPool returns the pool of subnet. An invalid gateway picks the
-// subnet's first address; an invalid ipRange means the whole subnet.
+// NewPool returns the pool of subnet, IPv4 or IPv6. An invalid gateway
+// picks the subnet's first address; an invalid ipRange means the whole
+// subnet.
 func NewPool(subnet netip.Prefix, gateway netip.Addr, ipRange netip.Prefix) (*Pool, error) {
 	subnet = subnet.Masked()
-	if !subnet.Addr().Is4() || subnet.Bits() > 30 {
-		return nil, errdefs.Errorf(errdefs.InvalidParameter, "invalid subnet %s: an IPv4 subnet of /30 or larger is required", subnet)
+	if err := checkSubnet(subnet); err != nil {
+		return nil, err
 	}
 	if !gateway.IsValid() {
 		gateway = subnet.Addr().Next()
@@ -65,7 +66,10 @@ func (p *Pool) Allocate(want netip.Addr) (netip.Addr, error) {
 		return want, nil
 	}
 	a := p.next
-	for range 1 << (32 - p.ipRange.Bits()) {
+	// Each step finds a free address or passes a used or reserved one
+	// (at most three reserved: network, broadcast, gateway), so this
+	// bound visits the whole range when it is full, even for IPv6.
+	for range len(p.used) + 4 {
 		a = a.Next()
 		if !p.ipRange.Contains(a) {
 			a = p.ipRange.Addr()
@@ -75,7 +79,27 @@ func (p *Pool) Allocate(want netip.Addr) (netip.Addr, error) {
 			return a, nil
 		}
 	}
-	return netip.Addr{}, errdefs.Errorf(errdefs.Unavailable, "no available IPv4 addresses on this network's address pools: %s", p.subnet)
+	return netip.Addr{}, errdefs.Errorf(errdefs.Unavailable, "no available %s addresses on this network's address pools: %s", family(p.subnet), p.subnet)
+}
+
+// checkSubnet accepts an IPv4 subnet of /30 or larger or an IPv6 one of
+// /126 or larger: room for the gateway and at least one container.
+func checkSubnet(subnet netip.Prefix) error {
+	a := subnet.Addr()
+	switch {
+	case a.Is4() && subnet.Bits() <= 30, a.Is6() && !a.Is4In6() && subnet.Bits() <= 126:
+		return nil
+	case a.Is6():
+		return errdefs.Errorf(errdefs.InvalidParameter, "invalid subnet %s: an IPv6 subnet of /126 or larger is required", subnet)
+	}
+	return errdefs.Errorf(errdefs.InvalidParameter, "invalid subnet %s: an IPv4 subnet of /30 or larger is required", subnet)
+}
+
+func family(p netip.Prefix) string {
+	if p.Addr().Is6() {
+		return "IPv6"
+	}
+	return "IPv4"
 }
 
 // Release returns addr to the pool.
@@ -92,8 +116,10 @@ func (p *Pool) InUse() int {
 	return len(p.used)
 }
 
+// assignable excludes the gateway, the network address (IPv6's
+// subnet-router anycast) and, for IPv4, the broadcast address.
 func (p *Pool) assignable(a netip.Addr) bool {
-	return a != p.gateway && a != p.subnet.Addr() && a != broadcast(p.subnet)
+	return a != p.gateway && a != p.subnet.Addr() && (a.Is6() || a != broadcast(p.subnet))
 }
 
 // broadcast is the last address of an IPv4 prefix.
@@ -105,8 +131,9 @@ func broadcast(p netip.Prefix) netip.Addr {
 }
 
 // MACFor derives a container's MAC address from its IPv4 address, as
-// Docker does (02:42 followed by the address).
+// Docker does (02:42 followed by the address); for an IPv6 address, its
+// last four bytes.
 func MACFor(a netip.Addr) net.HardwareAddr {
-	b := a.As4()
-	return net.HardwareAddr{0x02, 0x42, b[0], b[1], b[2], b[3]}
+	b := a.As16()
+	return net.HardwareAddr{0x02, 0x42, b[12], b[13], b[14], b[15]}
 }

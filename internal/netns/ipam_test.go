@@ -75,3 +75,44 @@ func TestPoolRangeAndValidation(t *testing.T) {
 		t.Error("MAC derivation")
 	}
 }
+
+func TestPoolIPv6(t *testing.T) {
+	p, err := NewPool(netip.MustParsePrefix("fd00:1:2:3::/64"), netip.Addr{}, netip.Prefix{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Gateway().String() != "fd00:1:2:3::1" {
+		t.Fatalf("gateway %s", p.Gateway())
+	}
+	for _, want := range []string{"fd00:1:2:3::2", "fd00:1:2:3::3"} {
+		if a, err := p.Allocate(netip.Addr{}); err != nil || a.String() != want {
+			t.Fatalf("allocate: %s, %v; want %s", a, err, want)
+		}
+	}
+	if _, err := p.Allocate(netip.MustParseAddr("fd00:1:2:3::3")); !errdefs.IsConflict(err) {
+		t.Fatalf("taken address: %v", err)
+	}
+	if a, err := p.Allocate(netip.MustParseAddr("fd00:1:2:3:ffff:ffff:ffff:ffff")); err != nil || !a.Is6() {
+		t.Fatalf("last address of a /64 (no broadcast in IPv6): %s %v", a, err)
+	}
+	small, err := NewPool(netip.MustParsePrefix("fd00::/126"), netip.Addr{}, netip.Prefix{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"fd00::2", "fd00::3"} {
+		if a, err := small.Allocate(netip.Addr{}); err != nil || a.String() != want {
+			t.Fatalf("/126: %s %v, want %s", a, err, want)
+		}
+	}
+	if a, err := small.Allocate(netip.Addr{}); err == nil || errdefs.IsInvalidParameter(err) {
+		t.Fatalf("a /126 has two free addresses, got a third: %s %v", a, err)
+	}
+	for _, bad := range []string{"fd00::/127", "::ffff:10.0.0.0/120"} {
+		if _, err := NewPool(netip.MustParsePrefix(bad), netip.Addr{}, netip.Prefix{}); !errdefs.IsInvalidParameter(err) {
+			t.Errorf("%s: %v", bad, err)
+		}
+	}
+	if MACFor(netip.MustParseAddr("fd00::ac11:2")).String() != "02:42:ac:11:00:02" {
+		t.Errorf("MAC from IPv6: %s", MACFor(netip.MustParseAddr("fd00::ac11:2")))
+	}
+}

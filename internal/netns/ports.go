@@ -22,6 +22,9 @@ type PortMapping struct {
 	HostPort      uint16     // 0: a free port is chosen
 	HostPortEnd   uint16     // > HostPort: the first free port of the range
 	ContainerPort uint16
+	// DualStack is set by Publish when an unspecified HostIP was bound on
+	// IPv6's wildcard, which also takes IPv4: the host has IPv6.
+	DualStack bool
 }
 
 // Published is one container's set of published ports.
@@ -43,9 +46,11 @@ func (s *Sandbox) Publish(ctx context.Context, target netip.Addr, maps []PortMap
 			p.Close()
 		}
 	}()
+	maps = uniqueMappings(maps)
+	keep := s.keepSources(ctx, maps)
 	var serve []func()
 	for _, m := range maps {
-		fn, bound, err := s.bind(ctx, m, target)
+		fn, bound, err := s.bind(ctx, m, target, keep)
 		if err != nil {
 			return nil, err
 		}
@@ -59,6 +64,25 @@ func (s *Sandbox) Publish(ctx context.Context, target netip.Addr, maps []PortMap
 	return p, nil
 }
 
+// uniqueMappings drops repeated mappings of a fixed host port. "0.0.0.0"
+// and "::" both arrive as an unspecified HostIP and are one dual-stack
+// socket here, so a port listed with both (as NetworkSettings.Ports lists
+// it when the host has IPv6, and as a user may ask for it) is bound once.
+func uniqueMappings(maps []PortMapping) []PortMapping {
+	seen := map[PortMapping]bool{}
+	var out []PortMapping
+	for _, m := range maps {
+		key := m
+		key.DualStack = false
+		if m.HostPort != 0 && seen[key] {
+			continue
+		}
+		seen[key] = true
+		out = append(out, m)
+	}
+	return out
+}
+
 // Close stops forwarding: it closes the listeners and open connections.
 func (p *Published) Close() {
 	if p == nil {
@@ -69,17 +93,18 @@ func (p *Published) Close() {
 }
 
 // bind opens m's host socket and returns its serving loop.
-func (s *Sandbox) bind(ctx context.Context, m PortMapping, target netip.Addr) (func(), PortMapping, error) {
+func (s *Sandbox) bind(ctx context.Context, m PortMapping, target netip.Addr, keep bool) (func(), PortMapping, error) {
 	last := max(m.HostPortEnd, m.HostPort)
 	var err error
 	for port := m.HostPort; ; port++ {
 		addr := net.JoinHostPort(hostString(m.HostIP), strconv.Itoa(int(port)))
 		dst := net.JoinHostPort(target.String(), strconv.Itoa(int(m.ContainerPort)))
 		var fn func()
-		var got uint16
-		fn, got, err = s.listen(ctx, m.Proto, addr, dst)
+		var got netip.AddrPort
+		fn, got, err = s.listen(ctx, m.Proto, addr, dst, keep)
 		if err == nil {
-			m.HostPort, m.HostPortEnd = got, 0
+			m.HostPort, m.HostPortEnd = got.Port(), 0
+			m.DualStack = !m.HostIP.IsValid() && got.Addr().Is6() && got.Addr().IsUnspecified()
 			return fn, m, nil
 		}
 		if port >= last {
@@ -95,30 +120,31 @@ func hostString(a netip.Addr) string {
 	return a.String()
 }
 
-// listen binds addr and returns the forwarding loop and the bound port.
-func (s *Sandbox) listen(ctx context.Context, proto, addr, dst string) (func(), uint16, error) {
+// listen binds addr and returns the forwarding loop and the bound address.
+func (s *Sandbox) listen(ctx context.Context, proto, addr, dst string, keep bool) (func(), netip.AddrPort, error) {
 	var lc net.ListenConfig
 	switch proto {
 	case "tcp", "":
 		l, err := lc.Listen(ctx, "tcp", addr)
 		if err != nil {
-			return nil, 0, err
+			return nil, netip.AddrPort{}, err
 		}
 		context.AfterFunc(ctx, func() { l.Close() })
-		return func() { s.serveTCP(ctx, l, dst) }, uint16(l.Addr().(*net.TCPAddr).Port), nil
+		return func() { s.serveTCP(ctx, l, dst, keep) }, l.Addr().(*net.TCPAddr).AddrPort(), nil
 	case "udp":
 		pc, err := lc.ListenPacket(ctx, "udp", addr)
 		if err != nil {
-			return nil, 0, err
+			return nil, netip.AddrPort{}, err
 		}
 		context.AfterFunc(ctx, func() { pc.Close() })
-		return func() { s.serveUDP(ctx, pc.(*net.UDPConn), dst) }, uint16(pc.LocalAddr().(*net.UDPAddr).Port), nil
+		return func() { s.serveUDP(ctx, pc.(*net.UDPConn), dst, keep) }, pc.LocalAddr().(*net.UDPAddr).AddrPort(), nil
 	}
-	return nil, 0, fmt.Errorf("unsupported protocol %q", proto)
+	return nil, netip.AddrPort{}, fmt.Errorf("unsupported protocol %q", proto)
 }
 
-// serveTCP accepts until ctx ends and splices each connection.
-func (s *Sandbox) serveTCP(ctx context.Context, l net.Listener, dst string) {
+// serveTCP accepts until ctx ends and splices each connection; with keep
+// set, from the client's own address where possible (dialFrom).
+func (s *Sandbox) serveTCP(ctx context.Context, l net.Listener, dst string, keep bool) {
 	var conns sync.WaitGroup
 	defer conns.Wait()
 	for {
@@ -130,15 +156,15 @@ func (s *Sandbox) serveTCP(ctx context.Context, l net.Listener, dst string) {
 			return
 		}
 		conns.Add(1)
-		go func() { defer conns.Done(); s.forwardTCP(ctx, c.(*net.TCPConn), dst) }()
+		go func() { defer conns.Done(); s.forwardTCP(ctx, c.(*net.TCPConn), dst, keep) }()
 	}
 }
 
 // forwardTCP dials dst in the sandbox and copies both ways; each side's
 // end of stream is passed on as a half-close.
-func (s *Sandbox) forwardTCP(ctx context.Context, in *net.TCPConn, dst string) {
+func (s *Sandbox) forwardTCP(ctx context.Context, in *net.TCPConn, dst string, keep bool) {
 	defer in.Close()
-	out, err := s.DialContext(ctx, "tcp", dst)
+	out, err := s.dialFrom(ctx, "tcp", dst, in.RemoteAddr(), keep)
 	if err != nil {
 		log.G(ctx).WithError(err).Debug("dial published port target")
 		return

@@ -12,8 +12,9 @@ const udpIdle = 60 * time.Second
 
 // serveUDP relays datagrams between host clients and dst. Each client
 // address gets its own socket in the sandbox, so replies find their way
-// back.
-func (s *Sandbox) serveUDP(ctx context.Context, pc *net.UDPConn, dst string) {
+// back; with keep set it has the client's address where possible
+// (dialFrom).
+func (s *Sandbox) serveUDP(ctx context.Context, pc *net.UDPConn, dst string, keep bool) {
 	var mu sync.Mutex
 	flows := map[string]net.Conn{}
 	var wg sync.WaitGroup
@@ -34,7 +35,7 @@ func (s *Sandbox) serveUDP(ctx context.Context, pc *net.UDPConn, dst string) {
 		mu.Lock()
 		f, ok := flows[from.String()]
 		if !ok {
-			if f, err = s.DialContext(ctx, "udp", dst); err != nil {
+			if f, err = s.dialFrom(ctx, "udp", dst, from, keep); err != nil {
 				mu.Unlock()
 				continue
 			}

@@ -21,6 +21,11 @@ type Interface struct {
 	Addr    netip.Prefix     // the container's address and prefix length
 	Gateway netip.Addr       // set: the default route goes through it
 	MAC     net.HardwareAddr // empty: derived from Addr
+	// Addr6 is the container's IPv6 address, if its network has IPv6.
+	Addr6 netip.Prefix
+	// Gateway6 is set with Gateway on networks with IPv6: the IPv6
+	// default route goes through it.
+	Gateway6 netip.Addr
 }
 
 // NetNSPath is where the container's network namespace handle lives.
@@ -164,7 +169,9 @@ func configureEth(h *netlink.Handle, peer string, ifc Interface) error {
 		func() error { return h.LinkSetHardwareAddr(l, mac) },
 		func() error { return h.LinkSetMTU(l, SlirpMTU) },
 		func() error { return h.AddrAdd(l, &netlink.Addr{IPNet: prefixNet(ifc.Addr)}) },
+		func() error { return addEth6(h, l, ifc) },
 		func() error { return h.LinkSetUp(l) },
+		func() error { return routeEth6(h, l, ifc) },
 	}
 	for _, step := range steps {
 		if err := step(); err != nil {
