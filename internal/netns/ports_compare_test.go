@@ -10,7 +10,6 @@ import (
 	"net/netip"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -171,23 +170,8 @@ func benchSandboxPublish(b *testing.B, veth bool) {
 	quiet := logrus.New()
 	quiet.Out = io.Discard // no "no outbound network" warning in the figures
 	ctx := log.WithLogger(b.Context(), logrus.NewEntry(quiet))
-	sb, err := OpenSandbox(ctx, SandboxOpt{Root: filepath.Join(b.TempDir(), "net"), Slirp4netns: "/nonexistent"})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer sb.Close()
+	sb, target := sandboxWithPeer(b, ctx, "10.95.0.0", "bbbbbbbbbbbb")
 	gw := netip.MustParsePrefix("10.95.0.1/24")
-	if err := sb.EnsureBridge(ctx, "br-bench", gw, false); err != nil {
-		b.Fatal(err)
-	}
-	target := netip.MustParseAddr("10.95.0.2")
-	if _, err := sb.CreateNetNS(ctx, "bbbbbbbbbbbb"); err != nil {
-		b.Fatal(err)
-	}
-	defer sb.DeleteNetNS(ctx, "bbbbbbbbbbbb")
-	if err := sb.AddInterface(ctx, "bbbbbbbbbbbb", Interface{Bridge: "br-bench", IfName: "eth0", Addr: netip.PrefixFrom(target, 24), Gateway: gw.Addr()}); err != nil {
-		b.Fatal(err)
-	}
 	ns := sb.NetNSPath("bbbbbbbbbbbb")
 	if !veth {
 		ns, target = sb.Path(), gw.Addr()

@@ -5,7 +5,6 @@ import (
 	"io"
 	"net"
 	"net/netip"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -16,23 +15,7 @@ func TestPublishForwardsTCPAndUDPAndFreesPorts(t *testing.T) {
 		return
 	}
 	ctx := t.Context()
-	sb, err := OpenSandbox(ctx, SandboxOpt{Root: filepath.Join(t.TempDir(), "net"), Slirp4netns: "/nonexistent"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sb.Close()
-	gw := netip.MustParsePrefix("10.98.0.1/24")
-	if err := sb.EnsureBridge(ctx, "br-ports", gw, true); err != nil {
-		t.Fatal(err)
-	}
-	target := netip.MustParseAddr("10.98.0.2")
-	if _, err := sb.CreateNetNS(ctx, "cccccccccccc"); err != nil {
-		t.Fatal(err)
-	}
-	defer sb.DeleteNetNS(ctx, "cccccccccccc")
-	if err := sb.AddInterface(ctx, "cccccccccccc", Interface{Bridge: "br-ports", IfName: "eth0", Addr: netip.PrefixFrom(target, 24), Gateway: gw.Addr()}); err != nil {
-		t.Fatal(err)
-	}
+	sb, target := sandboxWithPeer(t, ctx, "10.98.0.0", "cccccccccccc")
 	serveEcho(t, sb.NetNSPath("cccccccccccc"))
 	loopback := netip.MustParseAddr("127.0.0.1")
 	pub, err := sb.Publish(ctx, target, []PortMapping{{Proto: "tcp", HostIP: loopback, ContainerPort: 7000}, {Proto: "udp", HostIP: loopback, ContainerPort: 7001}})

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -46,23 +45,8 @@ func TestPublishKeepsClientAddress(t *testing.T) {
 	}
 	hostIP := firstHostIPv4(t)
 	ctx := t.Context()
-	sb, err := OpenSandbox(ctx, SandboxOpt{Root: filepath.Join(t.TempDir(), "net"), Slirp4netns: "/nonexistent"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sb.Close()
+	sb, target := sandboxWithPeer(t, ctx, "10.96.0.0", "ffffffffffff")
 	gw := netip.MustParsePrefix("10.96.0.1/24")
-	if err := sb.EnsureBridge(ctx, "br-keep", gw, true); err != nil {
-		t.Fatal(err)
-	}
-	target := netip.MustParseAddr("10.96.0.2")
-	if _, err := sb.CreateNetNS(ctx, "ffffffffffff"); err != nil {
-		t.Fatal(err)
-	}
-	defer sb.DeleteNetNS(ctx, "ffffffffffff")
-	if err := sb.AddInterface(ctx, "ffffffffffff", Interface{Bridge: "br-keep", IfName: "eth0", Addr: netip.PrefixFrom(target, 24), Gateway: gw.Addr()}); err != nil {
-		t.Fatal(err)
-	}
 	servePeer(t, sb.NetNSPath("ffffffffffff"))
 	pub, err := sb.Publish(ctx, target, []PortMapping{{Proto: "tcp", ContainerPort: 7002}, {Proto: "udp", ContainerPort: 7002}})
 	if err != nil {

@@ -1,8 +1,11 @@
 package netns
 
 import (
+	"context"
+	"net/netip"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -41,4 +44,32 @@ func inDaemonNS(t *testing.T) bool {
 	}
 	t.Logf("in the namespace:\n%s", out)
 	return false
+}
+
+// sandboxWithPeer opens a sandbox under tb's temp dir (no slirp4netns)
+// with a bridge whose gateway is .1 of subnet (a /24, "10.98.0.0") and a
+// container namespace id at .2 on it; it returns the sandbox and that
+// address. Everything is released when tb ends.
+func sandboxWithPeer(tb testing.TB, ctx context.Context, subnet, id string) (*Sandbox, netip.Addr) {
+	tb.Helper()
+	sb, err := OpenSandbox(ctx, SandboxOpt{Root: filepath.Join(tb.TempDir(), "net"), Slirp4netns: "/nonexistent"})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { sb.Close() })
+	base := netip.MustParseAddr(subnet).As4()
+	gw := netip.PrefixFrom(netip.AddrFrom4([4]byte{base[0], base[1], base[2], 1}), 24)
+	target := netip.AddrFrom4([4]byte{base[0], base[1], base[2], 2})
+	bridge := "br-" + id[:min(8, len(id))]
+	if err := sb.EnsureBridge(ctx, bridge, gw, true); err != nil {
+		tb.Fatal(err)
+	}
+	if _, err := sb.CreateNetNS(ctx, id); err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { sb.DeleteNetNS(ctx, id) })
+	if err := sb.AddInterface(ctx, id, Interface{Bridge: bridge, IfName: "eth0", Addr: netip.PrefixFrom(target, 24), Gateway: gw.Addr()}); err != nil {
+		tb.Fatal(err)
+	}
+	return sb, target
 }
