@@ -1,0 +1,83 @@
+package daemon
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/network"
+	"github.com/moby/moby/api/types/registry"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/dockerd-lite/dockerd-lite/internal/api"
+	"github.com/dockerd-lite/dockerd-lite/internal/builder"
+	"github.com/dockerd-lite/dockerd-lite/internal/errdefs"
+	"github.com/dockerd-lite/dockerd-lite/internal/oci"
+)
+
+var _ api.BuildBackend = (*Daemon)(nil)
+
+// ImageBuild implements api.BuildBackend with the classic builder. Tags
+// are checked before anything runs; the context is unpacked below the
+// data root's tmp directory.
+func (d *Daemon) ImageBuild(ctx context.Context, opt api.BuildOptions, progress api.ProgressFunc) error {
+	for _, t := range opt.Tags {
+		if _, err := oci.ParseRef(t); err != nil {
+			return errdefs.InvalidParameter(fmt.Errorf("invalid reference format: %s: %w", t, err))
+		}
+	}
+	tmp := filepath.Join(d.Config().DataRoot, "tmp")
+	if err := os.MkdirAll(tmp, 0o700); err != nil {
+		return fmt.Errorf("create build directory: %w", err)
+	}
+	bo := builder.Options{
+		Context: opt.Context, Dockerfile: opt.Dockerfile, Tags: opt.Tags, Quiet: opt.Quiet,
+		NoCache: opt.NoCache, Pull: opt.Pull, Remove: opt.Remove, ForceRemove: opt.ForceRemove,
+		BuildArgs: opt.BuildArgs, Labels: opt.Labels, Target: opt.Target, Platform: opt.Platform,
+		Auths: opt.Auths, TempDir: tmp,
+	}
+	_, err := builder.Build(ctx, &buildBackend{d: d}, bo, builder.Output(progress))
+	return err
+}
+
+// buildImage converts an image for the builder.
+func buildImage(img oci.Image) builder.Image {
+	return builder.Image{ID: img.ID, Config: containerConfigOf(img.Config.Config)}
+}
+
+// containerConfigOf is the container config an image config describes.
+func containerConfigOf(c ocispec.ImageConfig) container.Config {
+	out := container.Config{
+		User: c.User, Env: c.Env, Entrypoint: c.Entrypoint, Cmd: c.Cmd, WorkingDir: c.WorkingDir,
+		Labels: c.Labels, StopSignal: c.StopSignal, Volumes: c.Volumes,
+	}
+	for p := range c.ExposedPorts {
+		if port, err := network.ParsePort(p); err == nil {
+			if out.ExposedPorts == nil {
+				out.ExposedPorts = network.PortSet{}
+			}
+			out.ExposedPorts[port] = struct{}{}
+		}
+	}
+	return out
+}
+
+// authFor picks the credentials of the registry that serves name.
+func authFor(name string, auths map[string]registry.AuthConfig) registry.AuthConfig {
+	ref, err := oci.ParseRef(name)
+	if err != nil {
+		return registry.AuthConfig{}
+	}
+	domain := ref.Domain()
+	for key, a := range auths {
+		host := strings.TrimSuffix(strings.TrimPrefix(strings.TrimPrefix(key, "https://"), "http://"), "/")
+		host, _, _ = strings.Cut(host, "/")
+		if host == domain || (domain == "docker.io" && (host == "index.docker.io" || host == "registry-1.docker.io")) {
+			return a
+		}
+	}
+	return registry.AuthConfig{}
+}

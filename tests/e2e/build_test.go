@@ -1,0 +1,184 @@
+package e2e
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"errors"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/dockerd-lite/dockerd-lite/tests/e2e/harness"
+)
+
+// dockerBuild runs `docker build` in dir with DOCKER_BUILDKIT=0, so the CLI
+// takes the classic path (POST /build) whatever plugins are installed.
+func dockerBuild(t *testing.T, d *harness.Daemon, dir string, args ...string) harness.Result {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
+	defer cancel()
+	args = append(append([]string{"build"}, args...), ".")
+	var stdout, stderr bytes.Buffer
+	cmd := exec.CommandContext(ctx, "docker", args...)
+	cmd.Env = append(d.DockerEnv(), "DOCKER_BUILDKIT=0")
+	cmd.Dir, cmd.Stdout, cmd.Stderr = dir, &stdout, &stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: harness.Identity().Credential()}
+	err := cmd.Run()
+	res := harness.Result{Args: args, Stdout: stdout.String(), Stderr: stderr.String()}
+	var exit *exec.ExitError
+	switch {
+	case ctx.Err() != nil:
+		t.Fatalf("docker build timed out:\n%s", res)
+	case errors.As(err, &exit):
+		res.ExitCode = exit.ExitCode()
+	case err != nil:
+		t.Fatalf("run docker build: %v", err)
+	}
+	return res
+}
+
+// buildContext writes files (name -> content, no subdirectories) into a
+// new directory the daemon's user owns.
+func buildContext(t *testing.T, files map[string]string) string {
+	t.Helper()
+	dir := harness.TempDir(t)
+	for name, content := range files {
+		harness.WriteFile(t, dir, name, []byte(content), 0o644)
+	}
+	return dir
+}
+
+// buildTar is a tar with the given files.
+func buildTar(t *testing.T, files map[string]string) string {
+	t.Helper()
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for name, content := range files {
+		if err := tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(len(content)), Typeflag: tar.TypeReg}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tw.Write([]byte(content)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.String()
+}
+
+func mustBuild(t *testing.T, d *harness.Daemon, dir string, args ...string) string {
+	t.Helper()
+	res := dockerBuild(t, d, dir, args...)
+	if res.ExitCode != 0 {
+		t.Fatalf("build failed:\n%s", res)
+	}
+	return res.Stdout
+}
+
+// TestBuildClassic builds with RUN, COPY, ADD of a tar, ARG/--build-arg,
+// ENV, WORKDIR, USER and CMD, then runs the image.
+func TestBuildClassic(t *testing.T) {
+	d := harness.Shared(t)
+	base := d.LoadBusybox(t)
+	dir := buildContext(t, map[string]string{
+		"Dockerfile": "FROM " + base + "\n" +
+			"ARG GREETING=hello\n" +
+			"ENV WHO=world\n" +
+			"WORKDIR /app\n" +
+			"COPY hello.txt ./\n" +
+			"ADD files.tar /opt/\n" +
+			"RUN echo \"$GREETING $WHO\" > greeting && \\\n  echo ran-in-$(pwd)\n" +
+			"USER 1000:1000\n" +
+			"LABEL stage=final\n" +
+			"CMD [\"sh\", \"-c\", \"cat greeting hello.txt /opt/inner.txt; id -u; pwd\"]\n",
+		"hello.txt": "from the context\n",
+		"files.tar": buildTar(t, map[string]string{"inner.txt": "from the tar\n"}),
+	})
+	out := mustBuild(t, d, dir, "--build-arg", "GREETING=hi", "-t", "build-classic")
+	for _, want := range []string{"Step 1/10 : FROM " + base, "ran-in-/app", "Successfully built ", "Successfully tagged build-classic:latest"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("build output lacks %q:\n%s", want, out)
+		}
+	}
+	got := d.DockerOK(t, "run", "--rm", "build-classic")
+	want := "hi world\nfrom the context\nfrom the tar\n1000\n/app\n"
+	if got != want {
+		t.Errorf("docker run printed %q, want %q", got, want)
+	}
+	label := d.DockerOK(t, "image", "inspect", "--format", "{{.Config.Labels.stage}} {{.Config.WorkingDir}} {{.Config.User}}", "build-classic")
+	if strings.TrimSpace(label) != "final /app 1000:1000" {
+		t.Errorf("image config = %q", label)
+	}
+	again := mustBuild(t, d, dir, "--build-arg", "GREETING=hi", "-t", "build-classic")
+	if !strings.Contains(again, "Using cache") || strings.Contains(again, "ran-in-/app") {
+		t.Errorf("second build did not use the cache:\n%s", again)
+	}
+	d.DockerOK(t, "rmi", "build-classic")
+}
+
+// TestBuildFailure checks a failing RUN: Docker's message, a non-zero
+// exit, no tag and no container left.
+func TestBuildFailure(t *testing.T) {
+	d := harness.Shared(t)
+	base := d.LoadBusybox(t)
+	before := d.DockerOK(t, "ps", "-aq")
+	dir := buildContext(t, map[string]string{"Dockerfile": "FROM " + base + "\nRUN echo before\nRUN false\n"})
+	res := dockerBuild(t, d, dir, "-t", "build-fails")
+	if res.ExitCode == 0 {
+		t.Fatalf("build of RUN false succeeded:\n%s", res)
+	}
+	if msg := "The command '/bin/sh -c false' returned a non-zero code: 1"; !strings.Contains(res.Stdout+res.Stderr, msg) {
+		t.Errorf("output lacks %q:\n%s", msg, res)
+	}
+	if r := d.Docker(t, "image", "inspect", "build-fails"); r.ExitCode == 0 {
+		t.Errorf("failed build left a tagged image")
+	}
+	if after := d.DockerOK(t, "ps", "-aq"); after != before {
+		t.Errorf("containers before the build:\n%s\nafter:\n%s", before, after)
+	}
+}
+
+// TestBuildMultiStage copies from an earlier stage, with ENTRYPOINT + CMD.
+func TestBuildMultiStage(t *testing.T) {
+	d := harness.Shared(t)
+	base := d.LoadBusybox(t)
+	dir := buildContext(t, map[string]string{"Dockerfile": "FROM " + base + " AS build\n" +
+		"RUN mkdir -p /out/sub && echo built > /out/sub/artifact\n" +
+		"FROM " + base + "\n" +
+		"COPY --from=build /out /copied\n" +
+		"ENTRYPOINT [\"cat\"]\n" +
+		"CMD [\"/copied/sub/artifact\"]\n"})
+	mustBuild(t, d, dir, "-t", "build-multistage")
+	if got := d.DockerOK(t, "run", "--rm", "build-multistage"); got != "built\n" {
+		t.Errorf("docker run printed %q, want %q", got, "built\n")
+	}
+	d.DockerOK(t, "rmi", "build-multistage")
+}
+
+// TestBuildDockerignoreAPI posts a raw context tar (the CLI filters
+// .dockerignore itself, so this checks the daemon does too).
+func TestBuildDockerignoreAPI(t *testing.T) {
+	d := harness.Shared(t)
+	base := d.LoadBusybox(t)
+	ctxTar := buildTar(t, map[string]string{
+		"Dockerfile":    "FROM " + base + "\nCOPY . /ctx/\nCMD [\"ls\", \"/ctx\"]\n",
+		".dockerignore": "secret*\n*.log\n!keep.log\n",
+		"secret.txt":    "no\n",
+		"a.log":         "no\n",
+		"keep.log":      "yes\n",
+		"data.txt":      "yes\n",
+	})
+	resp := d.Curl(t, "POST", "/v1.47/build?t=build-ignore", strings.NewReader(ctxTar))
+	if resp.StatusCode != 200 || !strings.Contains(string(resp.Body), `"aux":{"ID":"sha256:`) {
+		t.Fatalf("POST /build: %d %s", resp.StatusCode, resp.Body)
+	}
+	got := d.DockerOK(t, "run", "--rm", "build-ignore")
+	if got != "Dockerfile\ndata.txt\nkeep.log\n" {
+		t.Errorf("context in the image: %q", got)
+	}
+	d.DockerOK(t, "rmi", "build-ignore")
+}
