@@ -28,9 +28,10 @@ type build struct {
 	// dir is the unpacked context.
 	dir string
 	lex *shell.Lex
-	// stages are the finished stages (image IDs), by index; names maps
-	// stage names to indexes.
-	stages []string
+	// stages are the finished stages, by index; names maps stage names
+	// to indexes. A stage keeps its config: the image store does not
+	// record every Docker field (Shell, Healthcheck, OnBuild).
+	stages []Image
 	names  map[string]int
 	// globalArgs are the values of the ARGs before the first FROM.
 	globalArgs map[string]string
@@ -127,16 +128,16 @@ func (b *build) run(ctx context.Context, df *dockerfile) (string, error) {
 		b.steps += 1 + len(st.body)
 	}
 	for i, st := range stages {
-		id, err := b.runStage(ctx, st)
+		img, err := b.runStage(ctx, st)
 		if err != nil {
 			return "", err
 		}
-		b.stages = append(b.stages, id)
+		b.stages = append(b.stages, img)
 		if st.name != "" {
 			b.names[st.name] = i
 		}
 	}
-	return b.stages[len(b.stages)-1], nil
+	return b.stages[len(b.stages)-1].ID, nil
 }
 
 // selectStages cuts the stages after the target and appends the labels

@@ -43,13 +43,13 @@ func (b *build) fromImage(ctx context.Context, ct *copyTar, cs copySpec) error {
 // sourceImage resolves --from: a stage name or index, else an image.
 func (b *build) sourceImage(ctx context.Context, from string) (string, error) {
 	if i, ok := b.names[strings.ToLower(from)]; ok {
-		return b.stages[i], nil
+		return b.stages[i].ID, nil
 	}
 	if i, err := strconv.Atoi(from); err == nil {
 		if i < 0 || i >= len(b.stages) {
 			return "", errdefs.Errorf(errdefs.InvalidParameter, "invalid from flag value %s: refers to current build stage", from)
 		}
-		return b.stages[i], nil
+		return b.stages[i].ID, nil
 	}
 	img, err := b.baseImage(ctx, from)
 	return img.ID, err

@@ -64,6 +64,9 @@ func parseDockerfile(r io.Reader) (*dockerfile, error) {
 		if err != nil {
 			return nil, err
 		}
+		if err := validate(in); err != nil {
+			return nil, err
+		}
 		if err := df.add(in); err != nil {
 			return nil, err
 		}
@@ -129,6 +132,28 @@ func newInstruction(n *parser.Node) (instruction, error) {
 		in.args = append(in.args, a.Value)
 	}
 	return in, nil
+}
+
+// known are the instructions the classic builder runs.
+var known = map[string]bool{
+	"from": true, "run": true, "cmd": true, "entrypoint": true, "copy": true, "add": true, "env": true,
+	"arg": true, "workdir": true, "user": true, "label": true, "expose": true, "volume": true,
+	"stopsignal": true, "healthcheck": true, "shell": true, "onbuild": true, "maintainer": true,
+}
+
+// validate refuses unknown instructions and missing arguments before
+// anything runs, as Docker checks the whole Dockerfile first.
+func validate(in instruction) error {
+	if !known[in.cmd] {
+		return errdefs.InvalidParameter(fmt.Errorf("dockerfile parse error on line %d: unknown instruction: %s", in.line, strings.ToUpper(in.cmd)))
+	}
+	if in.sub != nil {
+		return validate(*in.sub)
+	}
+	if len(in.args) == 0 && in.cmd != "cmd" && in.cmd != "entrypoint" {
+		return errdefs.InvalidParameter(fmt.Errorf("dockerfile parse error on line %d: %s requires at least one argument", in.line, strings.ToUpper(in.cmd)))
+	}
+	return nil
 }
 
 // flag returns the value of --name (and whether it was given).

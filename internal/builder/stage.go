@@ -61,25 +61,25 @@ func (b *build) globalArgList() []arg {
 }
 
 // runStage runs FROM, the base image's ONBUILD triggers and the stage's
-// instructions; it returns the stage's image ID.
-func (b *build) runStage(ctx context.Context, st stage) (string, error) {
+// instructions; it returns the stage's image.
+func (b *build) runStage(ctx context.Context, st stage) (Image, error) {
 	b.stepLine(st.from)
 	s, err := b.from(ctx, st.from)
 	if err != nil {
-		return "", err
+		return Image{}, err
 	}
 	b.stream(" ---> " + shortID(s.imageID) + "\n")
 	if err := b.triggers(ctx, s); err != nil {
-		return "", err
+		return Image{}, err
 	}
 	for _, in := range st.body {
 		b.stepLine(in)
 		if err := b.dispatch(ctx, s, in); err != nil {
-			return "", err
+			return Image{}, err
 		}
 		b.stream(" ---> " + shortID(s.imageID) + "\n")
 	}
-	return s.imageID, nil
+	return Image{ID: s.imageID, Config: s.cfg}, nil
 }
 
 // stepLine prints "Step i/n : INSTRUCTION".
@@ -127,7 +127,7 @@ func (b *build) baseImage(ctx context.Context, name string) (Image, error) {
 		return b.be.ScratchImage(ctx)
 	}
 	if i, ok := b.names[strings.ToLower(name)]; ok {
-		return b.be.ImageGet(ctx, b.stages[i])
+		return b.stages[i], nil
 	}
 	if !b.opt.Pull {
 		img, err := b.be.ImageGet(ctx, name)
