@@ -48,6 +48,9 @@ type build struct {
 // container behind; images of the steps that succeeded stay (untagged)
 // and serve as cache, as with Docker.
 func Build(ctx context.Context, be Backend, opt Options, out Output) (id string, err error) {
+	if err := checkBuildPlatform(opt.Platform); err != nil {
+		return "", err
+	}
 	b := &build{be: be, opt: opt, out: out, names: map[string]int{}, globalArgs: map[string]string{}, usedArgs: map[string]bool{}}
 	if b.dir, err = os.MkdirTemp(opt.TempDir, "build-"); err != nil {
 		return "", fmt.Errorf("create build context directory: %w", err)

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -303,6 +304,21 @@ func TestBuildOnbuildTriggers(t *testing.T) {
 	}
 	if !slices.Equal(img.cfg.OnBuild, []string{"RUN echo later"}) {
 		t.Errorf("OnBuild = %q", img.cfg.OnBuild)
+	}
+}
+
+func TestBuildPlatform(t *testing.T) {
+	f := newFake()
+	if _, _, err := runBuild(t, f, map[string]string{"Dockerfile": "FROM busybox\n"}, Options{Platform: "linux/" + runtime.GOARCH}); err != nil {
+		t.Errorf("own platform: %v", err)
+	}
+	_, _, err := runBuild(t, f, map[string]string{"Dockerfile": "FROM busybox\n"}, Options{Platform: "linux/s390x-not"})
+	if !errdefs.IsInvalidParameter(err) {
+		t.Errorf("foreign platform: %v", err)
+	}
+	_, out, err := runBuild(t, f, map[string]string{"Dockerfile": "FROM --platform=linux/s390x busybox\n"}, Options{})
+	if err != nil || !strings.Contains(out, "[Warning] FROM --platform=linux/s390x ignored") {
+		t.Errorf("FROM --platform: %v\n%s", err, out)
 	}
 }
 

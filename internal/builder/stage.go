@@ -110,6 +110,16 @@ func (b *build) from(ctx context.Context, in instruction) (*state, error) {
 	return s, nil
 }
 
+// checkBuildPlatform refuses a platform= other than the daemon's: there
+// is no emulation, so RUN steps of another architecture could not run.
+func checkBuildPlatform(p string) error {
+	own := "linux/" + runtime.GOARCH
+	if p == "" || p == "linux" || p == own || strings.HasPrefix(p, own+"/") {
+		return nil
+	}
+	return errdefs.Errorf(errdefs.InvalidParameter, "platform %s is not supported: this daemon builds for %s only", p, own)
+}
+
 // checkPlatform warns about a FROM --platform other than the daemon's:
 // the classic builder builds for the daemon's platform only.
 func (b *build) checkPlatform(p string) {

@@ -109,9 +109,11 @@ func TestBuildClassic(t *testing.T) {
 	if got != want {
 		t.Errorf("docker run printed %q, want %q", got, want)
 	}
-	label := d.DockerOK(t, "image", "inspect", "--format", "{{.Config.Labels.stage}} {{.Config.WorkingDir}} {{.Config.User}}", "build-classic")
-	if strings.TrimSpace(label) != "final /app 1000:1000" {
-		t.Errorf("image config = %q", label)
+	label := d.DockerOK(t, "image", "inspect", "--format", "{{.Config.Labels.stage}} {{.Config.WorkingDir}} {{.Config.User}} {{len .RootFS.Layers}}", "build-classic")
+	// layers: the base's one, WORKDIR (creates /app), COPY, ADD, RUN; the
+	// config-only steps are empty layers.
+	if strings.TrimSpace(label) != "final /app 1000:1000 5" {
+		t.Errorf("image config and layer count = %q", label)
 	}
 	again := mustBuild(t, d, dir, "--build-arg", "GREETING=hi", "-t", "build-classic")
 	if !strings.Contains(again, "Using cache") || strings.Contains(again, "ran-in-/app") {
@@ -181,4 +183,29 @@ func TestBuildDockerignoreAPI(t *testing.T) {
 		t.Errorf("context in the image: %q", got)
 	}
 	d.DockerOK(t, "rmi", "build-ignore")
+}
+
+// TestBuildScratchQuiet builds FROM scratch with a binary copied from an
+// image, runs it during the build, and checks `docker build -q` prints
+// only the image ID.
+func TestBuildScratchQuiet(t *testing.T) {
+	d := harness.Shared(t)
+	base := d.LoadBusybox(t)
+	dir := buildContext(t, map[string]string{"Dockerfile": "FROM scratch\n" +
+		"COPY --from=" + base + " /bin/busybox /bin/busybox\n" +
+		"RUN [\"/bin/busybox\", \"sh\", \"-c\", \"echo from-scratch > /f\"]\n" +
+		"CMD [\"/bin/busybox\", \"cat\", \"/f\"]\n"})
+	out := strings.TrimSpace(mustBuild(t, d, dir, "-q", "-t", "build-scratch"))
+	id := strings.TrimSpace(d.DockerOK(t, "image", "inspect", "--format", "{{.Id}}", "build-scratch"))
+	if out != id {
+		t.Errorf("docker build -q printed %q, want the image ID %s", out, id)
+	}
+	if got := d.DockerOK(t, "run", "--rm", "build-scratch"); got != "from-scratch\n" {
+		t.Errorf("docker run printed %q", got)
+	}
+	hist := d.DockerOK(t, "history", "--no-trunc", "--format", "{{.CreatedBy}}", "build-scratch")
+	if !strings.Contains(hist, "#(nop) COPY file:") || !strings.Contains(hist, "/bin/busybox sh -c echo from-scratch > /f") {
+		t.Errorf("history:\n%s", hist)
+	}
+	d.DockerOK(t, "rmi", "build-scratch")
 }
