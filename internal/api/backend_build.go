@@ -22,6 +22,8 @@ type BuildOptions struct {
 	Labels      map[string]string
 	Target      string
 	Platform    string
+	// NetworkMode is the RUN containers' network ("" = default bridge).
+	NetworkMode string
 	// Auths are the X-Registry-Config credentials, keyed by registry.
 	Auths map[string]registry.AuthConfig
 }

@@ -45,6 +45,7 @@ func buildOptions(c echo.Context) (BuildOptions, error) {
 		Context: c.Request().Body, Dockerfile: q.Get("dockerfile"), Tags: q["t"], Quiet: boolValue(q.Get("q")),
 		NoCache: boolValue(q.Get("nocache")), Pull: boolValue(q.Get("pull")), Remove: q.Get("rm") == "" || boolValue(q.Get("rm")),
 		ForceRemove: boolValue(q.Get("forcerm")), Target: q.Get("target"), Platform: q.Get("platform"),
+		NetworkMode: q.Get("networkmode"),
 	}
 	if err := jsonParam(q.Get("buildargs"), &opt.BuildArgs); err != nil {
 		return opt, err

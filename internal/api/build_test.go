@@ -49,13 +49,13 @@ func TestPostBuildOptions(t *testing.T) {
 	auths, _ := json.Marshal(map[string]map[string]string{"reg.example": {"username": "u", "password": "p"}})
 	hdr := http.Header{"X-Registry-Config": {base64.URLEncoding.EncodeToString(auths)}}
 	f := &fakeBuild{msgs: []jsonstream.Message{{Stream: "Step 1/1 : FROM x\n"}}}
-	rec := postBuildReq(t, f, `/v1.47/build?t=a&t=b:1&dockerfile=sub/Df&q=1&nocache=1&pull=1&forcerm=1&target=t&buildargs={"A":"1","B":null}&labels={"l":"v"}`, hdr)
+	rec := postBuildReq(t, f, `/v1.47/build?t=a&t=b:1&dockerfile=sub/Df&q=1&nocache=1&pull=1&forcerm=1&target=t&networkmode=host&buildargs={"A":"1","B":null}&labels={"l":"v"}`, hdr)
 	if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), `"stream":"Step 1/1 : FROM x\n"`) {
 		t.Fatalf("status %d body %s", rec.Code, rec.Body)
 	}
 	g := f.got
 	if f.body != "TAR" || strings.Join(g.Tags, ",") != "a,b:1" || g.Dockerfile != "sub/Df" || !g.Quiet || !g.NoCache || !g.Pull ||
-		!g.Remove || !g.ForceRemove || g.Target != "t" || *g.BuildArgs["A"] != "1" || g.BuildArgs["B"] != nil || g.Labels["l"] != "v" {
+		!g.Remove || !g.ForceRemove || g.Target != "t" || g.NetworkMode != "host" || *g.BuildArgs["A"] != "1" || g.BuildArgs["B"] != nil || g.Labels["l"] != "v" {
 		t.Errorf("options = %+v", g)
 	}
 	if g.Auths["reg.example"].Username != "u" {

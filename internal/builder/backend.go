@@ -45,6 +45,9 @@ type Backend interface {
 	// ContainerArchive returns a tar of path in the container, its top
 	// entry named after the path's last element.
 	ContainerArchive(ctx context.Context, id, path string) (io.ReadCloser, error)
+	// ContainerIsDir reports whether path is a directory (symlinks
+	// followed) in the container; a missing path is false, not an error.
+	ContainerIsDir(ctx context.Context, id, path string) (bool, error)
 	// ContainerMkdir creates path (and its parents) in the container.
 	ContainerMkdir(ctx context.Context, id, path string) error
 	// ContainerCommit commits the container as a new image whose parent

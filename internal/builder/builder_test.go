@@ -217,6 +217,10 @@ func TestBuildCopy(t *testing.T) {
 		{"ADD arch.tar /x/", map[string]string{"/x/in/z": "Z"}},
 		{"COPY arch.tar /x/", map[string]string{"/x/arch.tar": ctxFiles["arch.tar"]}},
 		{"COPY --chown=1:2 a.txt /o", map[string]string{"/o": "A", "/o#owner": "1:2"}},
+		{"COPY a.txt /bin", map[string]string{"/bin/a.txt": "A", "/bin/sh": "sh", "/bin": "/"}},
+		{"COPY --from=busybox /bin/sh /bin", map[string]string{"/bin/sh": "sh", "/bin": "/"}},
+		{"COPY --from=busybox /bin/sh /tmp/", map[string]string{"/tmp/sh": "sh"}},
+		{"COPY --from=busybox /bin/sh /new", map[string]string{"/new": "sh"}},
 	}
 	for _, tc := range tests {
 		files := map[string]string{"Dockerfile": "FROM busybox\n" + tc.df + "\n"}

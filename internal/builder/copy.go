@@ -25,6 +25,10 @@ type copySpec struct {
 	dest  string // absolute; ends with "/" when it names a directory
 	chown string
 	from  string
+	// single is the one file's base name when one file goes to a dest
+	// without a trailing slash: into dest if that is a directory in the
+	// container, else to dest itself.
+	single string
 }
 
 // copyCmd runs COPY and ADD: the sources go into a tar (hashed for the
@@ -43,9 +47,9 @@ func (b *build) copyCmd(ctx context.Context, s *state, in instruction) error {
 	defer f.Close()
 	ct := &copyTar{tw: tar.NewWriter(f), h: sha256.New()}
 	if cs.from != "" {
-		err = b.fromImage(ctx, ct, cs)
+		err = b.fromImage(ctx, ct, &cs)
 	} else {
-		err = b.fromContext(ct, cs)
+		err = b.fromContext(ct, &cs)
 	}
 	if err == nil {
 		err = ct.tw.Close()
@@ -65,7 +69,12 @@ func (b *build) copyCmd(ctx context.Context, s *state, in instruction) error {
 		if _, err := f.Seek(0, io.SeekStart); err != nil {
 			return err
 		}
-		return b.be.ContainerCopy(ctx, id, f, cs.chown)
+		content, done, err := b.intoDir(ctx, id, cs, f)
+		if err != nil {
+			return err
+		}
+		defer done()
+		return b.be.ContainerCopy(ctx, id, content, cs.chown)
 	})
 }
 
@@ -108,7 +117,7 @@ func (b *build) copySpecOf(s *state, in instruction) (copySpec, error) {
 }
 
 // fromContext adds the context sources (globs allowed).
-func (b *build) fromContext(ct *copyTar, cs copySpec) error {
+func (b *build) fromContext(ct *copyTar, cs *copySpec) error {
 	root, err := os.OpenRoot(b.dir)
 	if err != nil {
 		return err
@@ -116,7 +125,7 @@ func (b *build) fromContext(ct *copyTar, cs copySpec) error {
 	defer root.Close()
 	var srcs []string
 	for _, src := range cs.srcs {
-		m, err := b.matchSource(root, cs, src)
+		m, err := b.matchSource(root, *cs, src)
 		if err != nil {
 			return err
 		}
@@ -125,12 +134,26 @@ func (b *build) fromContext(ct *copyTar, cs copySpec) error {
 	if len(srcs) > 1 && !strings.HasSuffix(cs.dest, "/") {
 		return errdefs.Errorf(errdefs.InvalidParameter, "When using %s with more than one source file, the destination must be a directory and end with a /", cs.cmd)
 	}
+	cs.single = singleFile(root, *cs, srcs)
 	for _, src := range srcs {
-		if err := b.addSource(ct, root, cs, src); err != nil {
+		if err := b.addSource(ct, root, *cs, src); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// singleFile returns the base name of the only source when it is a
+// file (not a directory or an ADD archive) and dest has no trailing "/".
+func singleFile(root *os.Root, cs copySpec, srcs []string) string {
+	if len(srcs) != 1 || strings.HasSuffix(cs.dest, "/") {
+		return ""
+	}
+	st, err := root.Stat(srcs[0])
+	if err != nil || st.IsDir() || (cs.cmd == "ADD" && isArchive(root, srcs[0])) {
+		return ""
+	}
+	return path.Base(srcs[0])
 }
 
 // matchSource expands one source to context paths.
@@ -337,4 +360,28 @@ func hasDotDot(name string) bool {
 		}
 	}
 	return false
+}
+
+// intoDir renames the single file's entry to dest/<name> when dest is a
+// directory in the container (COPY app.sh /usr/local/bin), as Docker does.
+// The returned done ends the renaming goroutine.
+func (b *build) intoDir(ctx context.Context, id string, cs copySpec, f io.Reader) (io.Reader, func(), error) {
+	if cs.single == "" {
+		return f, func() {}, nil
+	}
+	isDir, err := b.be.ContainerIsDir(ctx, id, cs.dest)
+	if err != nil || !isDir {
+		return f, func() {}, err
+	}
+	pr, pw := io.Pipe()
+	target := path.Join(cs.dest, cs.single)
+	go func() {
+		ct := &copyTar{tw: tar.NewWriter(pw), h: sha256.New()}
+		err := ct.addEntries(tar.NewReader(f), false, func(string, bool) string { return target })
+		if err == nil {
+			err = ct.tw.Close()
+		}
+		pw.CloseWithError(err)
+	}()
+	return pr, func() { pr.CloseWithError(io.ErrClosedPipe) }, nil
 }

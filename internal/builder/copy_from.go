@@ -17,7 +17,7 @@ import (
 // that image. A directory's contents go below dest; a file goes to dest,
 // or into it when dest ends with "/". Entries become root-owned, as in
 // COPY from the context.
-func (b *build) fromImage(ctx context.Context, ct *copyTar, cs copySpec) error {
+func (b *build) fromImage(ctx context.Context, ct *copyTar, cs *copySpec) error {
 	imageID, err := b.sourceImage(ctx, cs.from)
 	if err != nil {
 		return err
@@ -33,8 +33,12 @@ func (b *build) fromImage(ctx context.Context, ct *copyTar, cs copySpec) error {
 		return errdefs.Errorf(errdefs.InvalidParameter, "When using %s with more than one source file, the destination must be a directory and end with a /", cs.cmd)
 	}
 	for _, src := range cs.srcs {
-		if err := b.copyOut(ctx, ct, id, path.Clean("/"+src), cs.dest); err != nil {
+		file, err := b.copyOut(ctx, ct, id, path.Clean("/"+src), cs.dest)
+		if err != nil {
 			return err
+		}
+		if file && len(cs.srcs) == 1 && !strings.HasSuffix(cs.dest, "/") {
+			cs.single = path.Base(path.Clean("/" + src))
 		}
 	}
 	return nil
@@ -55,11 +59,12 @@ func (b *build) sourceImage(ctx context.Context, from string) (string, error) {
 	return img.ID, err
 }
 
-// copyOut adds the container's src below dest.
-func (b *build) copyOut(ctx context.Context, ct *copyTar, id, src, dest string) error {
+// copyOut adds the container's src below dest; file reports that src
+// is not a directory.
+func (b *build) copyOut(ctx context.Context, ct *copyTar, id, src, dest string) (file bool, err error) {
 	rc, err := b.be.ContainerArchive(ctx, id, src)
 	if err != nil {
-		return err
+		return false, err
 	}
 	defer rc.Close()
 	top := path.Base(src)
@@ -68,15 +73,17 @@ func (b *build) copyOut(ctx context.Context, ct *copyTar, id, src, dest string) 
 	if strings.HasSuffix(dest, "/") {
 		fileDest = dest + top
 	}
-	return ct.addEntries(tar.NewReader(rc), true, func(name string, dir bool) string {
+	err = ct.addEntries(tar.NewReader(rc), true, func(name string, dir bool) string {
 		switch {
 		case name == top && dir:
 			return "" // the directory itself: only its contents are copied
 		case name == top:
+			file = true
 			return fileDest
 		case strings.HasPrefix(name, top+"/"):
 			return path.Join(dirDest, strings.TrimPrefix(name, top+"/"))
 		}
 		return ""
 	})
+	return file, err
 }

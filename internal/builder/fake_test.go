@@ -44,7 +44,7 @@ type fakeBackend struct {
 
 func newFake() *fakeBackend {
 	f := &fakeBackend{images: map[string]*fakeImage{}, containers: map[string]*fakeContainer{}, tags: map[string]string{}}
-	f.images["sha256:base"] = &fakeImage{cfg: container.Config{Cmd: []string{"sh"}, Env: []string{"PATH=/bin"}}, files: map[string]string{"/bin/sh": "sh"}}
+	f.images["sha256:base"] = &fakeImage{cfg: container.Config{Cmd: []string{"sh"}, Env: []string{"PATH=/bin"}}, files: map[string]string{"/bin/sh": "sh", "/bin": "/"}}
 	f.tags["busybox"] = "sha256:base"
 	return f
 }
@@ -177,6 +177,12 @@ func (f *fakeBackend) ContainerArchive(_ context.Context, id, p string) (io.Read
 	}
 	_ = tw.Close()
 	return io.NopCloser(&buf), nil
+}
+
+func (f *fakeBackend) ContainerIsDir(_ context.Context, id, p string) (bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.containers[id].files[p] == "/", nil
 }
 
 func (f *fakeBackend) ContainerMkdir(_ context.Context, id, p string) error {

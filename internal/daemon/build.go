@@ -39,7 +39,11 @@ func (d *Daemon) ImageBuild(ctx context.Context, opt api.BuildOptions, progress 
 		BuildArgs: opt.BuildArgs, Labels: opt.Labels, Target: opt.Target, Platform: opt.Platform,
 		Auths: opt.Auths, TempDir: tmp,
 	}
-	_, err := builder.Build(ctx, &buildBackend{d: d}, bo, builder.Output(progress))
+	network := opt.NetworkMode
+	if network == "" {
+		network = "default"
+	}
+	_, err := builder.Build(ctx, &buildBackend{d: d, network: container.NetworkMode(network)}, bo, builder.Output(progress))
 	return err
 }
 

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"io"
 	"reflect"
+	"strings"
 
 	pathrs "github.com/cyphar/filepath-securejoin/pathrs-lite"
 	"github.com/moby/moby/api/types/container"
@@ -14,14 +15,19 @@ import (
 
 	"github.com/dockerd-lite/dockerd-lite/internal/api"
 	"github.com/dockerd-lite/dockerd-lite/internal/builder"
+	"github.com/dockerd-lite/dockerd-lite/internal/errdefs"
 	"github.com/dockerd-lite/dockerd-lite/internal/oci"
 )
 
 // scratchComment marks the empty image FROM scratch builds start from.
 const scratchComment = "dockerd-lite: empty base for FROM scratch"
 
-// buildBackend gives the builder the daemon's operations.
-type buildBackend struct{ d *Daemon }
+// buildBackend gives the builder the daemon's operations for one build.
+type buildBackend struct {
+	d *Daemon
+	// network is the build containers' network mode (networkmode=).
+	network container.NetworkMode
+}
 
 var _ builder.Backend = (*buildBackend)(nil)
 
@@ -106,7 +112,7 @@ func (b *buildBackend) ContainerCreate(ctx context.Context, imageID string, cfg 
 	c := *cfg
 	c.Image = imageID
 	res, err := b.d.ContainerCreate(ctx, api.ContainerCreateOptions{
-		Config: &c, HostConfig: &container.HostConfig{NetworkMode: "default"},
+		Config: &c, HostConfig: &container.HostConfig{NetworkMode: b.network},
 	})
 	return res.ID, err
 }
@@ -162,6 +168,19 @@ func (b *buildBackend) ContainerCopy(ctx context.Context, id string, content io.
 func (b *buildBackend) ContainerArchive(ctx context.Context, id, path string) (io.ReadCloser, error) {
 	rc, _, err := b.d.ContainerArchivePath(ctx, id, path)
 	return rc, err
+}
+
+// ContainerIsDir implements builder.Backend ("p/." resolves symlinks to
+// directories and fails on anything else).
+func (b *buildBackend) ContainerIsDir(ctx context.Context, id, p string) (bool, error) {
+	st, err := b.d.ContainerStatPath(ctx, id, strings.TrimSuffix(p, "/")+"/.")
+	if errdefs.IsNotFound(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return st.Mode.IsDir(), nil
 }
 
 // ContainerMkdir implements builder.Backend; the directory is created

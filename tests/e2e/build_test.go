@@ -209,3 +209,22 @@ func TestBuildScratchQuiet(t *testing.T) {
 	}
 	d.DockerOK(t, "rmi", "build-scratch")
 }
+
+// TestBuildNetworkNoneCopyIntoDir runs RUN with --network none and copies
+// a file into an existing directory named without a trailing slash.
+func TestBuildNetworkNoneCopyIntoDir(t *testing.T) {
+	d := harness.Shared(t)
+	base := d.LoadBusybox(t)
+	dir := buildContext(t, map[string]string{
+		"Dockerfile": "FROM " + base + "\nCOPY tool.sh /bin\nRUN sh /bin/tool.sh && echo nets: $(ls /sys/class/net)\n",
+		"tool.sh":    "echo tool-ran\n",
+	})
+	out := mustBuild(t, d, dir, "--network", "none", "-t", "build-netnone")
+	if !strings.Contains(out, "tool-ran\n") || !strings.Contains(out, "nets: lo\n") {
+		t.Errorf("build output:\n%s", out)
+	}
+	if got := d.DockerOK(t, "run", "--rm", "build-netnone", "ls", "/bin/busybox"); got != "/bin/busybox\n" {
+		t.Errorf("/bin was replaced: %q", got)
+	}
+	d.DockerOK(t, "rmi", "build-netnone")
+}
