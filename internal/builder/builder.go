@@ -71,7 +71,11 @@ func Build(ctx context.Context, be Backend, opt Options, out Output) (id string,
 // .dockerignore (the Dockerfile is read first: ignoring it only keeps it
 // out of COPY, as in Docker).
 func (b *build) prepare() (*dockerfile, error) {
-	if err := unpackContext(b.opt.Context, b.dir); err != nil {
+	name := strings.TrimPrefix(filepath.Clean("/"+b.opt.Dockerfile), "/")
+	if b.opt.Dockerfile == "" {
+		name = "Dockerfile"
+	}
+	if err := unpackContext(b.opt.Context, b.dir, name); err != nil {
 		return nil, err
 	}
 	data, err := b.readDockerfile()

@@ -311,6 +311,14 @@ func TestBuildOnbuildTriggers(t *testing.T) {
 	}
 }
 
+func TestBuildPlainDockerfileBody(t *testing.T) {
+	f := newFake()
+	opt := Options{Context: strings.NewReader("FROM busybox\nRUN echo plain\n"), TempDir: t.TempDir(), Remove: true}
+	if _, err := Build(context.Background(), f, opt, func(jsonstream.Message) {}); err != nil || len(f.runs) != 1 {
+		t.Errorf("plain Dockerfile body: %v, runs %q", err, f.runs)
+	}
+}
+
 func TestBuildPlatform(t *testing.T) {
 	f := newFake()
 	if _, _, err := runBuild(t, f, map[string]string{"Dockerfile": "FROM busybox\n"}, Options{Platform: "linux/" + runtime.GOARCH}); err != nil {

@@ -41,8 +41,9 @@ func decompress(r io.Reader) (io.Reader, error) {
 
 // unpackContext extracts the (possibly compressed) context tar into dir.
 // Entry names are confined to dir by an os.Root; symlinks are created as
-// they are and never followed out of it.
-func unpackContext(r io.Reader, dir string) error {
+// they are and never followed out of it. A body that is not a tar is
+// taken as the Dockerfile itself (named dockerfile), as dockerd does.
+func unpackContext(r io.Reader, dir, dockerfile string) error {
 	plain, err := decompress(r)
 	if err != nil {
 		return errdefs.InvalidParameter(fmt.Errorf("read build context: %w", err))
@@ -52,7 +53,16 @@ func unpackContext(r io.Reader, dir string) error {
 		return err
 	}
 	defer root.Close()
-	tr := tar.NewReader(plain)
+	br := bufio.NewReaderSize(plain, 1024)
+	if head, _ := br.Peek(512); !isTar(head) {
+		if d := path.Dir(dockerfile); d != "." {
+			if err := root.MkdirAll(d, 0o755); err != nil {
+				return err
+			}
+		}
+		return unpackFile(root, dockerfile, 0o644, br)
+	}
+	tr := tar.NewReader(br)
 	for {
 		hdr, err := tr.Next()
 		if errors.Is(err, io.EOF) {
@@ -65,6 +75,15 @@ func unpackContext(r io.Reader, dir string) error {
 			return err
 		}
 	}
+}
+
+// isTar reports whether head (the first 512 bytes) starts a tar stream.
+func isTar(head []byte) bool {
+	if len(head) == 0 {
+		return true // an empty body: an empty context
+	}
+	_, err := tar.NewReader(bytes.NewReader(head)).Next()
+	return len(head) == 512 && (err == nil || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF))
 }
 
 // unpackEntry creates one context entry below root.

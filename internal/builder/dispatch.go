@@ -45,7 +45,7 @@ func (b *build) dispatch(ctx context.Context, s *state, in instruction) error {
 	if in.cmd == "healthcheck" || in.cmd == "shell" {
 		b.notStored(in.cmd)
 	}
-	return b.commitConfig(ctx, s, b.comment(in, args))
+	return b.commitConfig(ctx, s, b.comment(s, in, args))
 }
 
 // notStored warns that the image store keeps no such field yet: the
@@ -84,7 +84,7 @@ func (b *build) expandArgs(s *state, in instruction) ([]string, error) {
 }
 
 // comment is the history text of a config-only step.
-func (b *build) comment(in instruction, args []string) string {
+func (b *build) comment(s *state, in instruction, args []string) string {
 	switch in.cmd {
 	case "env", "label":
 		var kv []string
@@ -92,8 +92,10 @@ func (b *build) comment(in instruction, args []string) string {
 			kv = append(kv, p[0]+"="+p[1])
 		}
 		return strings.ToUpper(in.cmd) + " " + strings.Join(kv, " ")
-	case "cmd", "entrypoint", "shell":
-		return strings.ToUpper(in.cmd) + " " + jsonList(b.commandOf(nil, in))
+	case "cmd", "entrypoint":
+		return strings.ToUpper(in.cmd) + " " + jsonList(b.commandOf(s, in))
+	case "shell":
+		return "SHELL " + jsonList(in.args)
 	}
 	return strings.ToUpper(in.cmd) + " " + strings.Join(args, " ")
 }
