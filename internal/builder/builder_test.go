@@ -3,7 +3,6 @@ package builder
 import (
 	"archive/tar"
 	"bytes"
-	"context"
 	"io"
 	"runtime"
 	"slices"
@@ -50,7 +49,7 @@ func runBuild(t *testing.T, f *fakeBackend, files map[string]string, opt Options
 	t.Helper()
 	opt.Context, opt.TempDir, opt.Remove = contextTar(t, files), t.TempDir(), true
 	var out strings.Builder
-	id, err := Build(context.Background(), f, opt, func(m jsonstream.Message) { out.WriteString(m.Stream) })
+	id, err := Build(t.Context(), f, opt, func(m jsonstream.Message) { out.WriteString(m.Stream) })
 	return id, out.String(), err
 }
 
@@ -314,7 +313,7 @@ func TestBuildOnbuildTriggers(t *testing.T) {
 func TestBuildPlainDockerfileBody(t *testing.T) {
 	f := newFake()
 	opt := Options{Context: strings.NewReader("FROM busybox\nRUN echo plain\n"), TempDir: t.TempDir(), Remove: true}
-	if _, err := Build(context.Background(), f, opt, func(jsonstream.Message) {}); err != nil || len(f.runs) != 1 {
+	if _, err := Build(t.Context(), f, opt, func(jsonstream.Message) {}); err != nil || len(f.runs) != 1 {
 		t.Errorf("plain Dockerfile body: %v, runs %q", err, f.runs)
 	}
 }
@@ -341,7 +340,7 @@ func TestBuildLabelsQuietScratch(t *testing.T) {
 		Context: contextTar(t, map[string]string{"Dockerfile": "FROM scratch\nCOPY a /a\n", "a": "A"}), TempDir: t.TempDir(),
 		Quiet: true, Labels: map[string]string{"k": "v w"}, Remove: true,
 	}
-	id, err := Build(context.Background(), f, opt, func(m jsonstream.Message) { msgs = append(msgs, m) })
+	id, err := Build(t.Context(), f, opt, func(m jsonstream.Message) { msgs = append(msgs, m) })
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -65,7 +65,7 @@ func (b *build) copyCmd(ctx context.Context, s *state, in instruction) error {
 	if cs.chown != "" {
 		comment += "chown:" + cs.chown + " "
 	}
-	return b.step2(ctx, s, comment, "", func(id string) error {
+	return b.fileStep(ctx, s, comment, func(id string) error {
 		if _, err := f.Seek(0, io.SeekStart); err != nil {
 			return err
 		}

@@ -299,7 +299,7 @@ func (b *build) workdir(ctx context.Context, s *state, in instruction) error {
 		dir = path.Join("/", s.cfg.WorkingDir, dir)
 	}
 	s.cfg.WorkingDir = path.Clean(dir)
-	return b.step2(ctx, s, "WORKDIR "+s.cfg.WorkingDir, "", func(id string) error {
+	return b.fileStep(ctx, s, "WORKDIR "+s.cfg.WorkingDir, func(id string) error {
 		return b.be.ContainerMkdir(ctx, id, s.cfg.WorkingDir)
 	})
 }

@@ -88,8 +88,9 @@ func (b *build) commitConfig(ctx context.Context, s *state, comment string) erro
 	return b.commitStep(ctx, s, step{createdBy: b.nop(s, comment), announce: true})
 }
 
-// step2 commits a step whose container op changes files, without output.
-func (b *build) step2(ctx context.Context, s *state, comment, _ string, op func(id string) error) error {
+// fileStep commits a step whose container op changes files, without
+// "Running in" lines.
+func (b *build) fileStep(ctx context.Context, s *state, comment string, op func(id string) error) error {
 	return b.commitStep(ctx, s, step{createdBy: b.nop(s, comment), op: op})
 }
 
