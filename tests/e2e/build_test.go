@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"os/exec"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -227,4 +228,30 @@ func TestBuildNetworkNoneCopyIntoDir(t *testing.T) {
 		t.Errorf("/bin was replaced: %q", got)
 	}
 	d.DockerOK(t, "rmi", "build-netnone")
+}
+
+// TestBuildChown resolves COPY --chown names in the image's /etc/passwd.
+func TestBuildChown(t *testing.T) {
+	d := harness.Shared(t)
+	base := d.LoadBusybox(t)
+	mapped := 0
+	for _, line := range strings.Split(d.DockerOK(t, "run", "--rm", base, "cat", "/proc/self/uid_map"), "\n") {
+		if f := strings.Fields(line); len(f) == 3 {
+			n, _ := strconv.Atoi(f[2])
+			mapped += n
+		}
+	}
+	if mapped <= 65534 {
+		t.Skipf("the user namespace maps %d ids (no subordinate range): uid 65534 cannot own files", mapped)
+	}
+	dir := buildContext(t, map[string]string{
+		"Dockerfile": "FROM " + base + "\nCOPY --chown=nobody:nogroup f.txt /owned.txt\nCOPY f.txt /root.txt\n" +
+			"CMD [\"stat\", \"-c\", \"%n %u:%g\", \"/owned.txt\", \"/root.txt\"]\n",
+		"f.txt": "x\n",
+	})
+	mustBuild(t, d, dir, "-t", "build-chown")
+	if got := d.DockerOK(t, "run", "--rm", "build-chown"); got != "/owned.txt 65534:65534\n/root.txt 0:0\n" {
+		t.Errorf("owners: %q", got)
+	}
+	d.DockerOK(t, "rmi", "build-chown")
 }
