@@ -113,7 +113,7 @@ func (b *build) readDockerfile() ([]byte, error) {
 	defer root.Close()
 	rel := strings.TrimPrefix(filepath.Clean("/"+name), "/")
 	data, err := root.ReadFile(rel)
-	if errors.Is(err, fs.ErrNotExist) && b.opt.Dockerfile == "" {
+	if errors.Is(err, fs.ErrNotExist) && rel == "Dockerfile" {
 		data, err = root.ReadFile("dockerfile")
 	}
 	if err != nil {

@@ -191,6 +191,9 @@ func TestBuildParseErrorsRunNothing(t *testing.T) {
 			t.Errorf("%s: err %v, runs %q", name, err, f.runs)
 		}
 	}
+	if _, _, err := runBuild(t, newFake(), map[string]string{"dockerfile": "FROM busybox\n"}, Options{Dockerfile: "Dockerfile"}); err != nil {
+		t.Errorf("lower-case dockerfile: %v", err)
+	}
 	_, _, err := runBuild(t, newFake(), map[string]string{"Dockerfile": "FROM busybox\n"}, Options{Dockerfile: "other/Dockerfile"})
 	if err == nil || err.Error() != "Cannot locate specified Dockerfile: other/Dockerfile" {
 		t.Errorf("missing Dockerfile: %v", err)

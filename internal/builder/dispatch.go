@@ -63,7 +63,7 @@ var flagsOf = map[string][]string{
 // expanded are the instructions whose arguments see ARG and ENV values.
 var expanded = map[string]bool{
 	"env": true, "label": true, "expose": true, "stopsignal": true, "user": true, "volume": true,
-	"workdir": true, "copy": true, "add": true, "maintainer": false,
+	"workdir": true, "copy": true, "add": true,
 }
 
 // expandArgs substitutes variables where Docker does.
