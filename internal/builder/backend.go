@@ -98,4 +98,8 @@ type Options struct {
 	Auths map[string]registry.AuthConfig
 	// TempDir is where the context is unpacked (removed afterwards).
 	TempDir string
+	// Unstored lists the instructions ("healthcheck", "shell",
+	// "onbuild") whose config field the image store cannot record; the
+	// build warns when it meets them.
+	Unstored []string
 }

@@ -301,6 +301,14 @@ COPY --from=0 /out/a /single
 	}
 }
 
+func TestBuildWarnsAboutUnstoredFields(t *testing.T) {
+	files := map[string]string{"Dockerfile": "FROM busybox\nHEALTHCHECK NONE\nSHELL [\"/bin/ash\", \"-c\"]\n"}
+	_, out, err := runBuild(t, newFake(), files, Options{Unstored: []string{"shell"}})
+	if err != nil || !strings.Contains(out, "[Warning] SHELL is applied within this build only") || strings.Contains(out, "HEALTHCHECK is applied") {
+		t.Errorf("err %v output:\n%s", err, out)
+	}
+}
+
 func TestBuildOnbuildTriggers(t *testing.T) {
 	f := newFake()
 	f.images["sha256:base"].cfg.OnBuild = []string{"RUN echo trigger", "ENV FROM_TRIGGER=1"}

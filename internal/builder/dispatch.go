@@ -42,17 +42,17 @@ func (b *build) dispatch(ctx context.Context, s *state, in instruction) error {
 	if err := apply(b, s, in, args); err != nil {
 		return err
 	}
-	if in.cmd == "healthcheck" || in.cmd == "shell" {
-		b.notStored(in.cmd)
-	}
+	b.notStored(in.cmd)
 	return b.commitConfig(ctx, s, b.comment(s, in, args))
 }
 
-// notStored warns that the image store keeps no such field yet: the
+// notStored warns when the image store keeps no field for cmd: the
 // value holds for the rest of this build (and stages built FROM this
 // one), not in the image.
 func (b *build) notStored(cmd string) {
-	b.stream(fmt.Sprintf("[Warning] %s is applied within this build only: the image store does not record it in the image config yet\n", strings.ToUpper(cmd)))
+	if slices.Contains(b.opt.Unstored, cmd) {
+		b.stream(fmt.Sprintf("[Warning] %s is applied within this build only: the image store does not record it in the image config yet\n", strings.ToUpper(cmd)))
+	}
 }
 
 // flagsOf lists the flags config instructions accept.

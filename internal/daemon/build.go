@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -10,7 +11,6 @@ import (
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/network"
 	"github.com/moby/moby/api/types/registry"
-	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/dockerd-lite/dockerd-lite/internal/api"
 	"github.com/dockerd-lite/dockerd-lite/internal/builder"
@@ -37,7 +37,7 @@ func (d *Daemon) ImageBuild(ctx context.Context, opt api.BuildOptions, progress 
 		Context: opt.Context, Dockerfile: opt.Dockerfile, Tags: opt.Tags, Quiet: opt.Quiet,
 		NoCache: opt.NoCache, Pull: opt.Pull, Remove: opt.Remove, ForceRemove: opt.ForceRemove,
 		BuildArgs: opt.BuildArgs, Labels: opt.Labels, Target: opt.Target, Platform: opt.Platform,
-		Auths: opt.Auths, TempDir: tmp,
+		Auths: opt.Auths, TempDir: tmp, Unstored: unstoredFields(),
 	}
 	network := opt.NetworkMode
 	if network == "" {
@@ -52,11 +52,36 @@ func buildImage(img oci.Image) builder.Image {
 	return builder.Image{ID: img.ID, Config: containerConfigOf(img.Config.Config)}
 }
 
+// imageConfigFields are the image config fields a build carries, in the
+// JSON shape the image config has (OCI fields plus Docker's Healthcheck,
+// OnBuild and Shell, which the store keeps where its config type has them).
+type imageConfigFields struct {
+	User         string
+	ExposedPorts map[string]struct{}
+	Env          []string
+	Entrypoint   []string
+	Cmd          []string
+	Volumes      map[string]struct{}
+	WorkingDir   string
+	Labels       map[string]string
+	StopSignal   string
+	Healthcheck  *container.HealthConfig
+	OnBuild      []string
+	Shell        []string
+}
+
 // containerConfigOf is the container config an image config describes.
-func containerConfigOf(c ocispec.ImageConfig) container.Config {
+// It goes through JSON so that it reads whatever the store's config type
+// holds.
+func containerConfigOf(cfg any) container.Config {
+	var c imageConfigFields
+	if data, err := json.Marshal(cfg); err == nil {
+		_ = json.Unmarshal(data, &c)
+	}
 	out := container.Config{
 		User: c.User, Env: c.Env, Entrypoint: c.Entrypoint, Cmd: c.Cmd, WorkingDir: c.WorkingDir,
 		Labels: c.Labels, StopSignal: c.StopSignal, Volumes: c.Volumes,
+		Healthcheck: c.Healthcheck, OnBuild: c.OnBuild, Shell: c.Shell,
 	}
 	for p := range c.ExposedPorts {
 		if port, err := network.ParsePort(p); err == nil {
@@ -64,6 +89,26 @@ func containerConfigOf(c ocispec.ImageConfig) container.Config {
 				out.ExposedPorts = network.PortSet{}
 			}
 			out.ExposedPorts[port] = struct{}{}
+		}
+	}
+	return out
+}
+
+// unstoredFields lists the Docker-only instructions whose config field
+// the image config type of the store drops (found by a JSON round trip,
+// so it follows the store's type).
+func unstoredFields() []string {
+	data, err := json.Marshal(imageConfigOf(&container.Config{
+		Healthcheck: &container.HealthConfig{Test: []string{"NONE"}}, Shell: []string{"sh"}, OnBuild: []string{"RUN true"},
+	}))
+	var kept map[string]json.RawMessage
+	if err != nil || json.Unmarshal(data, &kept) != nil {
+		return []string{"healthcheck", "shell", "onbuild"}
+	}
+	var out []string
+	for field, cmd := range map[string]string{"Healthcheck": "healthcheck", "Shell": "shell", "OnBuild": "onbuild"} {
+		if _, ok := kept[field]; !ok {
+			out = append(out, cmd)
 		}
 	}
 	return out

@@ -255,3 +255,29 @@ func TestBuildChown(t *testing.T) {
 	}
 	d.DockerOK(t, "rmi", "build-chown")
 }
+
+// TestBuildDockerConfigFields: HEALTHCHECK, SHELL and ONBUILD end up in the
+// image config where the image store records Docker's fields, and the
+// build warns exactly when it does not; a child build runs the trigger.
+func TestBuildDockerConfigFields(t *testing.T) {
+	d := harness.Shared(t)
+	base := d.LoadBusybox(t)
+	dir := buildContext(t, map[string]string{"Dockerfile": "FROM " + base + "\n" +
+		"HEALTHCHECK --interval=7s CMD true\n" +
+		"SHELL [\"/bin/sh\", \"-e\", \"-c\"]\n" +
+		"ONBUILD RUN echo triggered-by-child\n"})
+	out := mustBuild(t, d, dir, "-t", "build-fields")
+	cfg := d.DockerOK(t, "image", "inspect", "--format", "{{json .Config.Healthcheck}} {{json .Config.Shell}} {{json .Config.OnBuild}}", "build-fields")
+	for field, want := range map[string]string{"HEALTHCHECK": `"Interval":7000000000`, "SHELL": `["/bin/sh","-e","-c"]`, "ONBUILD": `["RUN echo triggered-by-child"]`} {
+		warned := strings.Contains(out, "[Warning] "+field+" is applied within this build only")
+		if stored := strings.Contains(cfg, want); stored == warned {
+			t.Errorf("%s: stored %v (config %s), warned %v", field, stored, cfg, warned)
+		}
+	}
+	child := buildContext(t, map[string]string{"Dockerfile": "FROM build-fields\nRUN echo child\n"})
+	out = mustBuild(t, d, child, "-t", "build-fields-child")
+	if ran := strings.Contains(out, "triggered-by-child\n"); ran != strings.Contains(cfg, "triggered-by-child") {
+		t.Errorf("trigger ran %v, stored in %s:\n%s", ran, cfg, out)
+	}
+	d.DockerOK(t, "rmi", "build-fields-child", "build-fields")
+}
