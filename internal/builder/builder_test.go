@@ -3,6 +3,8 @@ package builder
 import (
 	"archive/tar"
 	"bytes"
+	"context"
+	"errors"
 	"io"
 	"runtime"
 	"slices"
@@ -174,6 +176,27 @@ func TestBuildFailure(t *testing.T) {
 	}
 	if len(f.containers) != 0 || len(f.tags) != 1 {
 		t.Errorf("left containers %d, tags %v", len(f.containers), f.tags)
+	}
+}
+
+func TestBuildCancelRemovesContainers(t *testing.T) {
+	f := newFake()
+	ctx, cancel := context.WithCancel(t.Context())
+	opt := Options{Context: contextTar(t, map[string]string{"Dockerfile": "FROM busybox\nRUN sleep 100\n"}), TempDir: t.TempDir(), Remove: true, Tags: []string{"x"}}
+	errc := make(chan error, 1)
+	go func() {
+		_, err := Build(ctx, f, opt, func(jsonstream.Message) {})
+		errc <- err
+	}()
+	<-f.sleeping
+	cancel()
+	if err := <-errc; !errors.Is(err, context.Canceled) {
+		t.Errorf("err = %v", err)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.containers) != 0 || f.tags["x:latest"] != "" {
+		t.Errorf("containers %d tags %v", len(f.containers), f.tags)
 	}
 }
 

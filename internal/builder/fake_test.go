@@ -40,10 +40,13 @@ type fakeBackend struct {
 	tags       map[string]string
 	runs       []string
 	next       int
+	// sleeping is closed when a "sleep" command runs (it then waits for
+	// the build's cancellation).
+	sleeping chan struct{}
 }
 
 func newFake() *fakeBackend {
-	f := &fakeBackend{images: map[string]*fakeImage{}, containers: map[string]*fakeContainer{}, tags: map[string]string{}}
+	f := &fakeBackend{images: map[string]*fakeImage{}, containers: map[string]*fakeContainer{}, tags: map[string]string{}, sleeping: make(chan struct{})}
 	f.images["sha256:base"] = &fakeImage{cfg: container.Config{Cmd: []string{"sh"}, Env: []string{"PATH=/bin"}}, files: map[string]string{"/bin/sh": "sh", "/bin": "/"}}
 	f.tags["busybox"] = "sha256:base"
 	return f
@@ -105,7 +108,7 @@ func (f *fakeBackend) ContainerCreate(_ context.Context, imageID string, cfg *co
 	return id, nil
 }
 
-func (f *fakeBackend) ContainerRun(_ context.Context, id string, out io.Writer) (int, error) {
+func (f *fakeBackend) ContainerRun(ctx context.Context, id string, out io.Writer) (int, error) {
 	f.mu.Lock()
 	c := f.containers[id]
 	cmd := strings.Join(c.cfg.Entrypoint, " ")
@@ -113,6 +116,11 @@ func (f *fakeBackend) ContainerRun(_ context.Context, id string, out io.Writer) 
 	f.mu.Unlock()
 	if strings.Contains(cmd, "false") {
 		return 1, nil
+	}
+	if strings.Contains(cmd, "sleep") {
+		close(f.sleeping)
+		<-ctx.Done()
+		return 0, ctx.Err()
 	}
 	if _, rest, ok := strings.Cut(cmd, "echo "); ok {
 		fmt.Fprintln(out, rest)
