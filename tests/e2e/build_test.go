@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"archive/tar"
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -280,4 +281,38 @@ func TestBuildDockerConfigFields(t *testing.T) {
 		t.Errorf("trigger ran %v, stored in %s:\n%s", ran, cfg, out)
 	}
 	d.DockerOK(t, "rmi", "build-fields-child", "build-fields")
+}
+
+// TestBuildCancelled: a client that goes away during a RUN step cancels
+// the build; the step's container is killed and removed, nothing tagged.
+func TestBuildCancelled(t *testing.T) {
+	d := harness.Shared(t)
+	base := d.LoadBusybox(t)
+	before := d.DockerOK(t, "ps", "-aq")
+	dir := buildContext(t, map[string]string{"Dockerfile": "FROM " + base + "\nRUN echo started && sleep 60\n"})
+	cmd := exec.CommandContext(t.Context(), "docker", "build", "-t", "build-cancelled", ".")
+	cmd.Env = append(d.DockerEnv(), "DOCKER_BUILDKIT=0")
+	cmd.Dir = dir
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: harness.Identity().Credential()}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	scan := bufio.NewScanner(stdout)
+	for scan.Scan() && scan.Text() != "started" {
+	}
+	if err := cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+	harness.Poll(t, 30*time.Second, "the build container to go", func() (bool, string) {
+		after := d.DockerOK(t, "ps", "-aq")
+		return after == before, after
+	})
+	if r := d.Docker(t, "image", "inspect", "build-cancelled"); r.ExitCode == 0 {
+		t.Errorf("cancelled build tagged an image")
+	}
 }
