@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/jsonstream"
 
 	"github.com/dockerd-lite/dockerd-lite/internal/errdefs"
@@ -119,6 +120,7 @@ func ptr(s string) *string { return &s }
 
 func TestBuildRunArgsAndShell(t *testing.T) {
 	f := newFake()
+	f.images["sha256:base"].cfg.Healthcheck = &container.HealthConfig{Test: []string{"CMD", "true"}}
 	img, out := mustRun(t, f, map[string]string{"Dockerfile": `FROM busybox
 ARG TOKEN
 ENV TOKEN_ENV=x
@@ -127,6 +129,13 @@ SHELL ["/bin/bash", "-e", "-c"]
 RUN ["/bin/true", "exec"]
 RUN echo again
 `}, Options{BuildArgs: map[string]*string{"TOKEN": ptr("s3"), "HTTP_PROXY": ptr("http://p"), "UNUSED": ptr("x")}})
+	f.mu.Lock()
+	for _, c := range f.created {
+		if c.Healthcheck == nil || c.Healthcheck.Test[0] != "NONE" {
+			t.Errorf("build container with health check %+v", c.Healthcheck)
+		}
+	}
+	f.mu.Unlock()
 	want := []string{
 		"/bin/sh -c echo hi env=PATH=/bin,TOKEN_ENV=x,TOKEN=s3,HTTP_PROXY=http://p",
 		"/bin/true exec env=PATH=/bin,TOKEN_ENV=x,TOKEN=s3,HTTP_PROXY=http://p",

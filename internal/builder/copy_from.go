@@ -22,7 +22,7 @@ func (b *build) fromImage(ctx context.Context, ct *copyTar, cs *copySpec) error 
 	if err != nil {
 		return err
 	}
-	nop := &container.Config{Entrypoint: []string{"/bin/sh", "-c", "#(nop) "}}
+	nop := &container.Config{Entrypoint: []string{"/bin/sh", "-c", "#(nop) "}, Healthcheck: noHealthcheck()}
 	id, err := b.be.ContainerCreate(ctx, imageID, nop)
 	if err != nil {
 		return err

@@ -39,6 +39,7 @@ type fakeBackend struct {
 	containers map[string]*fakeContainer
 	tags       map[string]string
 	runs       []string
+	created    []container.Config
 	next       int
 	// sleeping is closed when a "sleep" command runs (it then waits for
 	// the build's cancellation).
@@ -105,6 +106,7 @@ func (f *fakeBackend) ContainerCreate(_ context.Context, imageID string, cfg *co
 	}
 	id := f.id("c")
 	f.containers[id] = &fakeContainer{image: imageID, cfg: *cfg, files: files}
+	f.created = append(f.created, *cfg)
 	return id, nil
 }
 

@@ -41,7 +41,7 @@ func (b *build) runCmd(ctx context.Context, s *state, in instruction) error {
 		}
 	}
 	runCfg := s.cfg
-	runCfg.Entrypoint, runCfg.Cmd, runCfg.Env, runCfg.Healthcheck = cmd, nil, env, nil
+	runCfg.Entrypoint, runCfg.Cmd, runCfg.Env, runCfg.Healthcheck = cmd, nil, env, noHealthcheck()
 	return b.commitStep(ctx, s, step{createdBy: createdBy, run: &runCfg, announce: true, op: func(id string) error {
 		code, err := b.be.ContainerRun(ctx, id, outputWriter{b})
 		if err != nil {
@@ -52,6 +52,12 @@ func (b *build) runCmd(ctx context.Context, s *state, in instruction) error {
 		}
 		return nil
 	}})
+}
+
+// noHealthcheck disables the image's HEALTHCHECK for a build container
+// (an empty one would inherit it), as Docker does.
+func noHealthcheck() *container.HealthConfig {
+	return &container.HealthConfig{Test: []string{"NONE"}}
 }
 
 func hasEnv(env []string, name string) bool {
@@ -123,7 +129,7 @@ func (b *build) commitStep(ctx context.Context, s *state, st step) error {
 	run := st.run
 	if run == nil {
 		nop := cfg
-		nop.Entrypoint, nop.Cmd, nop.Healthcheck = []string{"/bin/sh", "-c", "#(nop) "}, nil, nil
+		nop.Entrypoint, nop.Cmd, nop.Healthcheck = []string{"/bin/sh", "-c", "#(nop) "}, nil, noHealthcheck()
 		run = &nop
 	}
 	id, err := b.be.ContainerCreate(ctx, s.imageID, run)
