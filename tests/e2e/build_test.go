@@ -316,3 +316,21 @@ func TestBuildCancelled(t *testing.T) {
 		t.Errorf("cancelled build tagged an image")
 	}
 }
+
+// TestBuildPullsMissingBase: FROM an image that is not local pulls it
+// (from a loopback registry) and shows the pull in the build output.
+func TestBuildPullsMissingBase(t *testing.T) {
+	d := harness.Shared(t)
+	base := d.LoadBusybox(t)
+	ref := harness.StartRegistry(t) + "/buildbase:1"
+	d.DockerOK(t, "tag", base, ref)
+	d.DockerOK(t, "push", ref)
+	d.DockerOK(t, "rmi", ref)
+	dir := buildContext(t, map[string]string{"Dockerfile": "FROM " + ref + "\nRUN echo pulled-base-ok\n"})
+	out := mustBuild(t, d, dir, "-t", "build-pulled")
+	if !strings.Contains(out, "Pulling from "+strings.TrimSuffix(ref, ":1")) || !strings.Contains(out, "pulled-base-ok\n") {
+		t.Errorf("build output:\n%s", out)
+	}
+	d.DockerOK(t, "image", "inspect", ref)
+	d.DockerOK(t, "rmi", "build-pulled", ref)
+}
