@@ -4,7 +4,10 @@ import (
 	"context"
 	"io"
 
+	"github.com/moby/moby/api/types/build"
 	"github.com/moby/moby/api/types/registry"
+
+	"github.com/dockerd-lite/dockerd-lite/internal/filters"
 )
 
 // BuildOptions are the parameters of POST /build (classic builder).
@@ -28,10 +31,14 @@ type BuildOptions struct {
 	Auths map[string]registry.AuthConfig
 }
 
-// BuildBackend serves POST /build. Implementations MUST be safe for
-// concurrent use. Invalid parameters (tags, Dockerfile) are
+// BuildBackend serves POST /build and /build/prune. Implementations MUST
+// be safe for concurrent use. Invalid parameters (tags, Dockerfile) are
 // errdefs.InvalidParameter; once progress began, errors are sent in-band.
 type BuildBackend interface {
 	// ImageBuild runs the build and reports its output through progress.
 	ImageBuild(ctx context.Context, opt BuildOptions, progress ProgressFunc) error
+	// BuildPrune removes the classic builder's cache that nothing needs:
+	// untagged images made by builds (or commits) that no container and
+	// no other image uses; f may hold "until".
+	BuildPrune(ctx context.Context, f filters.Args) (build.CachePruneReport, error)
 }

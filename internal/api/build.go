@@ -11,6 +11,7 @@ import (
 	"github.com/moby/moby/client/pkg/versions"
 
 	"github.com/dockerd-lite/dockerd-lite/internal/errdefs"
+	"github.com/dockerd-lite/dockerd-lite/internal/filters"
 )
 
 // postBuild runs a classic build: the body is the context, the output a
@@ -30,6 +31,30 @@ func (h *handlers) postBuild(c echo.Context) error {
 			progress(m)
 		})
 	})
+}
+
+// postBuildPrune removes unused build images. Storage targets
+// (keep-storage, reserved-space, ...) cannot be honoured by image
+// removal and are refused rather than ignored.
+func (h *handlers) postBuildPrune(c echo.Context) error {
+	q := c.QueryParams()
+	for _, p := range []string{"keep-storage", "reserved-space", "max-used-space", "min-free-space"} {
+		if v := q.Get(p); v != "" && v != "0" {
+			return errdefs.Errorf(errdefs.NotImplemented, "build cache prune with %s is not supported", p)
+		}
+	}
+	f, err := filters.Parse(q.Get("filters"), "until")
+	if err != nil {
+		return err
+	}
+	rep, err := h.Build.BuildPrune(c.Request().Context(), f)
+	if err != nil {
+		return err
+	}
+	if rep.CachesDeleted == nil {
+		rep.CachesDeleted = []string{}
+	}
+	return c.JSON(http.StatusOK, rep)
 }
 
 // buildOptions binds the query and the X-Registry-Config header.

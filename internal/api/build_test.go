@@ -10,9 +10,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/moby/moby/api/types/build"
 	"github.com/moby/moby/api/types/jsonstream"
 
 	"github.com/dockerd-lite/dockerd-lite/internal/errdefs"
+	"github.com/dockerd-lite/dockerd-lite/internal/filters"
 )
 
 // fakeBuild records the options and replays msgs, then returns err.
@@ -21,6 +23,8 @@ type fakeBuild struct {
 	body string
 	msgs []jsonstream.Message
 	err  error
+	// pruneFilters are BuildPrune's filters.
+	pruneFilters filters.Args
 }
 
 func (f *fakeBuild) ImageBuild(_ context.Context, opt BuildOptions, progress ProgressFunc) error {
@@ -31,6 +35,11 @@ func (f *fakeBuild) ImageBuild(_ context.Context, opt BuildOptions, progress Pro
 		progress(m)
 	}
 	return f.err
+}
+
+func (f *fakeBuild) BuildPrune(_ context.Context, fl filters.Args) (build.CachePruneReport, error) {
+	f.pruneFilters = fl
+	return build.CachePruneReport{SpaceReclaimed: 42}, f.err
 }
 
 func postBuildReq(t *testing.T, f *fakeBuild, path string, hdr http.Header) *httptest.ResponseRecorder {
@@ -97,5 +106,24 @@ func TestPostBuildAuxFromAPI130(t *testing.T) {
 	}
 	if rec := postBuildReq(t, f, "/v1.30/build", nil); !strings.Contains(rec.Body.String(), `"aux":{"ID":"sha256:x"}`) {
 		t.Errorf("no aux at 1.30: %s", rec.Body)
+	}
+}
+
+func TestPostBuildPrune(t *testing.T) {
+	f := &fakeBuild{}
+	rec := postBuildReq(t, f, `/build/prune?all=1&filters={"until":{"24h":true}}`, nil)
+	if rec.Code != http.StatusOK || strings.TrimSpace(rec.Body.String()) != `{"CachesDeleted":[],"SpaceReclaimed":42}` {
+		t.Errorf("prune: %d %s", rec.Code, rec.Body)
+	}
+	if got := f.pruneFilters["until"]; len(got) != 1 || got[0] != "24h" {
+		t.Errorf("filters = %v", f.pruneFilters)
+	}
+	for path, code := range map[string]int{
+		"/build/prune?keep-storage=1000":           http.StatusNotImplemented,
+		`/build/prune?filters={"type":{"x":true}}`: http.StatusBadRequest,
+	} {
+		if rec := postBuildReq(t, &fakeBuild{}, path, nil); rec.Code != code {
+			t.Errorf("%s: %d %s, want %d", path, rec.Code, rec.Body, code)
+		}
 	}
 }

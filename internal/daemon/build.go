@@ -7,7 +7,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
+	"github.com/moby/moby/api/types/build"
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/network"
 	"github.com/moby/moby/api/types/registry"
@@ -15,6 +17,7 @@ import (
 	"github.com/dockerd-lite/dockerd-lite/internal/api"
 	"github.com/dockerd-lite/dockerd-lite/internal/builder"
 	"github.com/dockerd-lite/dockerd-lite/internal/errdefs"
+	"github.com/dockerd-lite/dockerd-lite/internal/filters"
 	"github.com/dockerd-lite/dockerd-lite/internal/oci"
 )
 
@@ -129,4 +132,38 @@ func authFor(name string, auths map[string]registry.AuthConfig) registry.AuthCon
 		}
 	}
 	return registry.AuthConfig{}
+}
+
+// BuildPrune implements api.BuildBackend. The classic builder's cache is
+// the images its steps committed, so pruning it removes the untagged
+// images that have a parent image (made by builds and commits) or are the
+// FROM scratch base, that no container uses and that no other image
+// builds on; their untagged parents go with them, as in image prune.
+func (d *Daemon) BuildPrune(ctx context.Context, f filters.Args) (build.CachePruneReport, error) {
+	var until time.Time
+	if v := f["until"]; len(v) > 0 {
+		var err error
+		if until, err = filters.ParseTimestamp(v[0]); err != nil {
+			return build.CachePruneReport{}, err
+		}
+	}
+	imgs, err := d.images.List(ctx)
+	if err != nil {
+		return build.CachePruneReport{}, err
+	}
+	cache := map[string]bool{}
+	for _, img := range imgs {
+		h := img.Config.History
+		scratch := len(h) == 1 && h[0].Comment == scratchComment
+		cache[img.ID] = (img.Parent != "" || scratch) && (until.IsZero() || img.Created.Before(until))
+	}
+	keep := func(id string) bool { return !cache[id] || d.imageInUse(id) }
+	items, reclaimed, err := d.images.Prune(ctx, true, keep)
+	rep := build.CachePruneReport{CachesDeleted: []string{}, SpaceReclaimed: uint64(reclaimed)}
+	for _, it := range items {
+		if it.Deleted != "" {
+			rep.CachesDeleted = append(rep.CachesDeleted, it.Deleted)
+		}
+	}
+	return rep, err
 }

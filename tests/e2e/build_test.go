@@ -334,3 +334,32 @@ func TestBuildPullsMissingBase(t *testing.T) {
 	d.DockerOK(t, "image", "inspect", ref)
 	d.DockerOK(t, "rmi", "build-pulled", ref)
 }
+
+// TestBuildPrune: `docker builder prune` removes what a failed build left
+// (untagged step images) and keeps tagged builds; `docker system prune`,
+// which calls it, succeeds. Its own daemon: system prune would remove
+// other tests' containers.
+func TestBuildPrune(t *testing.T) {
+	d := harness.NewDaemon(t, harness.Options{})
+	d.Start(t)
+	base := d.LoadBusybox(t)
+	keep := buildContext(t, map[string]string{"Dockerfile": "FROM " + base + "\nENV KEEP=1\n"})
+	mustBuild(t, d, keep, "-t", "build-prune-keep")
+	failing := buildContext(t, map[string]string{"Dockerfile": "FROM " + base + "\nENV LEFT=over\nRUN false\n"})
+	res := dockerBuild(t, d, failing)
+	i := strings.Index(res.Stdout, "Step 3/3")
+	if res.ExitCode == 0 || i < 0 {
+		t.Fatalf("failing build:\n%s", res)
+	}
+	left := strings.TrimSpace(res.Stdout[strings.LastIndex(res.Stdout[:i], "--->")+len("--->") : i])
+	d.DockerOK(t, "image", "inspect", left)
+	out := d.DockerOK(t, "builder", "prune", "-f")
+	if !strings.Contains(out, left) || !strings.Contains(out, "Total reclaimed space") {
+		t.Errorf("builder prune printed:\n%s", out)
+	}
+	if r := d.Docker(t, "image", "inspect", left); r.ExitCode == 0 {
+		t.Errorf("image %s left by the failed build survived the prune", left)
+	}
+	d.DockerOK(t, "image", "inspect", "build-prune-keep")
+	d.DockerOK(t, "system", "prune", "-f")
+}
