@@ -236,6 +236,7 @@ func TestBuildCopy(t *testing.T) {
 	ctxFiles := map[string]string{
 		"a.txt": "A", "b.txt": "B", "dir/": "", "dir/x": "X", "dir/sub/": "", "dir/sub/y": "Y",
 		"arch.tar": tarString(t, map[string]string{"in/z": "Z"}),
+		"v1./": "", "v1./f": "F",
 	}
 	tests := []struct {
 		df   string
@@ -246,6 +247,8 @@ func TestBuildCopy(t *testing.T) {
 		{"WORKDIR /w\nCOPY a.txt .", map[string]string{"/w/a.txt": "A"}},
 		{"WORKDIR /w\nCOPY a.txt rel", map[string]string{"/w/rel": "A"}},
 		{"COPY dir /t", map[string]string{"/t/x": "X", "/t/sub/y": "Y"}},
+		{"COPY v1. /v", map[string]string{"/v/f": "F"}},
+		{"COPY . /all/", map[string]string{"/all/dir/sub/y": "Y", "/all/a.txt": "A"}},
 		{"COPY *.txt /m/", map[string]string{"/m/a.txt": "A", "/m/b.txt": "B"}},
 		{"COPY [\"a.txt\", \"b.txt\", \"/j/\"]", map[string]string{"/j/a.txt": "A", "/j/b.txt": "B"}},
 		{"ADD arch.tar /x/", map[string]string{"/x/in/z": "Z"}},

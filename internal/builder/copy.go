@@ -297,7 +297,7 @@ func (c *copyTar) addTree(fsys fs.FS, src, dst string) error {
 		if err != nil {
 			return err
 		}
-		rel := strings.TrimPrefix(p, strings.TrimSuffix(src, ".")+"/")
+		rel := strings.TrimPrefix(p, src+"/")
 		if src == "." {
 			rel = p
 		}
