@@ -51,7 +51,7 @@ func serve(ctx context.Context, h handoff) error {
 	reqCtx, endRequests := context.WithCancel(ctx)
 	defer endRequests()
 	srv := api.New(api.Opt{
-		Backends:    api.Backends{System: d, Images: d, Containers: d, Volumes: d, Networks: d},
+		Backends:    api.Backends{System: d, Images: d, Containers: d, Volumes: d, Networks: d, Build: d},
 		CORSOrigin:  func() string { return d.Config().CorsHeaders },
 		BaseContext: reqCtx,
 	})

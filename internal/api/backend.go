@@ -20,6 +20,7 @@ type Backends struct {
 	Containers ContainerBackend
 	Volumes    VolumeBackend
 	Networks   NetworkBackend
+	Build      BuildBackend
 }
 
 // SystemBackend serves the daemon-wide endpoints. Implementations MUST be

@@ -71,8 +71,8 @@ func (h *handlers) routes() []route {
 		{http.MethodPost, "/images/prune", h.postImagesPrune},
 		{http.MethodGet, "/images/get", func(c echo.Context) error { return h.getImagesGet(c) }},
 		{http.MethodPost, "/images/load", h.postImagesLoad},
-		{http.MethodPost, "/build", nil},
-		{http.MethodPost, "/build/prune", nil},
+		{http.MethodPost, "/build", h.postBuild},
+		{http.MethodPost, "/build/prune", h.postBuildPrune},
 		// volumes
 		{http.MethodGet, "/volumes", h.getVolumes},
 		{http.MethodPost, "/volumes/create", h.postVolumesCreate},

@@ -18,7 +18,7 @@ import (
 )
 
 // emptyTarDiffID is the diff ID of a tar with no entries (1024 zero bytes).
-const emptyTarDiffID = digest.Digest("sha256:5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfb3e7e2c2a6a6")
+const emptyTarDiffID = digest.Digest("sha256:5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef")
 
 // CommitOpt configures Commit (POST /commit).
 type CommitOpt struct {
