@@ -115,10 +115,27 @@ func (s *Store) History(ctx context.Context, nameOrID string) ([]HistoryItem, er
 	for i, j := 0, len(items)-1; i < j; i, j = i+1, j-1 {
 		items[i], items[j] = items[j], items[i]
 	}
-	if len(items) > 0 {
-		items[0].ID, items[0].Tags = img.ID, img.RepoTags
-	}
+	s.nameAncestors(ctx, img, items)
 	return items, nil
+}
+
+// nameAncestors gives each history entry that ends a local image of img's
+// parent chain (commit, build) that image's ID and tags, as dockerd does;
+// the others stay "<missing>".
+func (s *Store) nameAncestors(ctx context.Context, img Image, items []HistoryItem) {
+	for n := len(items); ; {
+		if k := len(items) - n; k >= 0 && k < len(items) {
+			items[k].ID, items[k].Tags = img.ID, img.RepoTags
+		}
+		if img.Parent == "" {
+			return
+		}
+		parent, err := s.Get(ctx, img.Parent)
+		if err != nil {
+			return
+		}
+		img, n = parent, len(parent.Config.History)
+	}
 }
 
 // Prune deletes dangling images (no tags) or, with dangling false, every

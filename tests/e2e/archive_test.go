@@ -180,6 +180,10 @@ func TestArchiveCommit(t *testing.T) {
 	if insp[0].Parent != base || insp[0].Author != "me" {
 		t.Fatalf("parent %q author %q, want %q and me", insp[0].Parent, insp[0].Author, base)
 	}
+	ids := strings.Fields(d.DockerOK(t, "history", "--no-trunc", "--format", "{{.ID}}", "committed:v1"))
+	if len(ids) < 2 || ids[0] != id || ids[1] != base {
+		t.Errorf("history IDs %q: want the image, then its parent %s on the row that ends it", ids, base)
+	}
 	// An empty body (as the CLI sends without --change) on a running container.
 	d.DockerOK(t, "run", "-d", "--name", "cmt-run", img, "sleep", "300")
 	defer d.Docker(t, "rm", "-f", "cmt-run")
