@@ -72,8 +72,9 @@ func TestDockerPyClient(t *testing.T) {
 	}
 }
 
-// TestDockerComposeV1: up, ps, exec across the project network by service
-// name, the published port, then down -v removes everything.
+// TestDockerComposeV1: up (building one service with the classic
+// builder), exec across the project network by service name, the
+// published port, then down -v removes everything.
 func TestDockerComposeV1(t *testing.T) {
 	t.Parallel()
 	compose := clientTool(t, "/usr/bin/docker-compose", "version")
@@ -81,6 +82,7 @@ func TestDockerComposeV1(t *testing.T) {
 	port := freePort(t)
 	dir := harness.TempDir(t)
 	harness.WriteFile(t, dir, "docker-compose.yml", []byte(fmt.Sprintf(composeYAML, img, httpdScript("compose"), port, img)), 0o644)
+	harness.WriteFile(t, dir, "Dockerfile", []byte("FROM "+img+"\nRUN echo built by compose > /b.txt\nCMD [\"sleep\", \"300\"]\n"), 0o644)
 	run := func(args ...string) harness.Result {
 		return d.Run(t, nil, compose, append([]string{"-f", dir + "/docker-compose.yml", "-p", "e2ecompose"}, args...)...)
 	}
@@ -93,7 +95,10 @@ func TestDockerComposeV1(t *testing.T) {
 	if r := run("exec", "-T", "client", "sh", "-c", get); !strings.Contains(r.Stdout, "hello from compose") {
 		t.Errorf("client -> web by service name:\n%s", r)
 	}
-	if r := run("down", "-v"); r.ExitCode != 0 {
+	if r := run("exec", "-T", "built", "cat", "/b.txt"); r.Stdout != "built by compose\n" {
+		t.Errorf("service built from a Dockerfile:\n%s", r)
+	}
+	if r := run("down", "-v", "--rmi", "local"); r.ExitCode != 0 {
 		t.Fatalf("compose down:\n%s", r)
 	}
 	for _, what := range [][]string{{"ps", "-aq", "--filter", "label=com.docker.compose.project=e2ecompose"},
@@ -119,6 +124,9 @@ services:
     command: ["sleep", "300"]
     depends_on: [web]
     networks: [appnet]
+  built:
+    build: .
+    init: true
 networks:
   appnet: {}
 volumes:
