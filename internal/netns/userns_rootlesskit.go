@@ -96,7 +96,10 @@ func runParentHelper() error {
 		ParentEUIDEnvKey:         ParentEUIDEnv,
 		ParentEGIDEnvKey:         ParentEGIDEnv,
 		Propagation:              cfg.Propagation,
-		SubidSource:              parent.SubidSourceAuto,
+		// The plan chose this mode from the ranges in /etc/subuid and
+		// /etc/subgid, so rootlesskit maps exactly those (not what
+		// getsubids might add from NSS).
+		SubidSource: parent.SubidSourceStatic,
 	})
 }
 
