@@ -112,6 +112,9 @@ func (r *Runtime) shimCommand(id string, logf, ready *os.File) *exec.Cmd {
 	cmd := exec.Command(exe)
 	cmd.Args = []string{"dockerd-lite-shim", id}
 	cmd.Env = append(os.Environ(),
+		// One P: the shim only copies output and answers the daemon, and
+		// every P keeps its own partly filled spans (about 0.3 MiB here).
+		"GOMAXPROCS=1",
 		envMode+"="+modeShim,
 		envStateDir+"="+r.stateDir(id),
 		envRunDir+"="+r.runDir(id),
