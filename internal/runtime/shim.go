@@ -56,6 +56,7 @@ type shim struct {
 	exit      *ExitStatus
 	done      chan struct{}
 	execs     map[string]*procIO
+	seccomp   execSeccomp
 }
 
 // runShim is the shim's main: create the container, report to the daemon
@@ -130,6 +131,7 @@ func (s *shim) newContainer() error {
 	if config.Namespaces.Contains(configs.NEWNET) && config.Namespaces.PathOf(configs.NEWNET) == "" {
 		config.Networks = append(config.Networks, &configs.Network{Type: "loopback"})
 	}
+	s.seccomp.profile = config.Seccomp
 	s.ctr, err = libcontainer.Create(filepath.Join(s.runDir, "lc"), s.cfg.ID, config)
 	if err != nil {
 		return fmt.Errorf("create container: %w", err)
