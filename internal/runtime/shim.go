@@ -63,6 +63,9 @@ type shim struct {
 // through fd 3, then serve until the container has stopped.
 func runShim(ctx context.Context) int {
 	signal.Ignore(syscall.SIGHUP, syscall.SIGPIPE)
+	if !awaitGoAhead() {
+		return 0 // prepared, then not used
+	}
 	ready := os.NewFile(3, "ready")
 	s := &shim{stateDir: os.Getenv(envStateDir), runDir: os.Getenv(envRunDir),
 		done: make(chan struct{}), execs: map[string]*procIO{}}
