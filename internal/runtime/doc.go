@@ -13,4 +13,9 @@
 // so resource limits are then not applied (the daemon warns about that)
 // rather than failing the container. NewSpec builds Docker's default
 // isolation for that setting.
+//
+// Execs of a container with Docker's default seccomp profile do not compile
+// it again: the shim has libcontainer's program captured once by a helper
+// process, caches it in the run root and hands it to each exec's init in a
+// sealed memfd (seccomp_*.go).
 package runtime
