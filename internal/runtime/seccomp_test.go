@@ -136,3 +136,24 @@ func TestProfileArchitectures(t *testing.T) {
 		t.Fatalf("architectures %v", arches)
 	}
 }
+
+// TestExecNoNewPrivileges: an exec inherits the container's no_new_privs
+// and still runs under its profile.
+func TestExecNoNewPrivileges(t *testing.T) {
+	r, _ := newTestRuntime(t)
+	spec := testSpec(t, func(o *SpecOpt) { o.NoNewPrivileges = true }, "sleep", "1000")
+	if err := r.Create(testCtx(t), "c1", spec, IOOpt{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Start(testCtx(t), "c1"); err != nil {
+		t.Fatal(err)
+	}
+	status := execOut(t, r, "c1", "grep", "-E", "^(NoNewPrivs|Seccomp):", "/proc/self/status")
+	want := "NoNewPrivs:\t1\nSeccomp:\t0\n"
+	if SeccompSupported {
+		want = "NoNewPrivs:\t1\nSeccomp:\t2\n"
+	}
+	if status != want {
+		t.Fatalf("exec status %q, want %q", status, want)
+	}
+}

@@ -144,6 +144,8 @@ func (s *shim) exec(ctx context.Context, conn *net.UnixConn, br *bufio.Reader, r
 		errReply(conn, errors.New("exec needs a process"))
 		return
 	}
+	// As in Docker, no_new_privs of the container holds for its execs.
+	req.Process.NoNewPrivileges = req.Process.NoNewPrivileges || s.cfg.Spec.Process.NoNewPrivileges
 	p := newProcess(req.Process, false)
 	pio, err := s.startExec(ctx, req, p)
 	if err != nil {
