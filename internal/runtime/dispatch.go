@@ -17,9 +17,9 @@ const InitPathInContainer = "/sbin/docker-init"
 
 // Dispatch runs the hidden modes of the engine binary and never returns when
 // one is selected: libcontainer's container init ("init" with libcontainer's
-// environment), the per-container shim, its seccomp compile helper, and the minimal init started as
-// docker-init inside a container. main must call it before anything else;
-// in every other case it returns at once.
+// environment), the per-container shim, its seccomp compile helper, and the
+// minimal init started as docker-init inside a container. main must call it
+// before anything else; in every other case it returns at once.
 func Dispatch() {
 	if len(os.Args) > 1 && os.Args[1] == "init" && os.Getenv("_LIBCONTAINER_INITPIPE") != "" {
 		loadHandedFilter()
