@@ -4,8 +4,11 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
+	"os"
 	"sync"
 
+	"github.com/containerd/log"
 	"github.com/moby/moby/api/types/container"
 	"github.com/opencontainers/runtime-spec/specs-go"
 
@@ -157,10 +160,11 @@ func (d *Daemon) ExecStart(ctx context.Context, id string, opt api.ExecStartOpti
 
 // execProcess builds the exec's process from the container's config.
 func (d *Daemon) execProcess(ctx context.Context, c *ctr.Container, req container.ExecCreateRequest) (*specs.Process, error) {
-	rootfs, err := d.images.Mount(ctx, c.LayerID)
+	rootfs, release, err := d.execUserRoot(ctx, c)
 	if err != nil {
 		return nil, err
 	}
+	defer release()
 	userSpec := req.User
 	if userSpec == "" {
 		userSpec = c.Config.User
@@ -190,6 +194,28 @@ func (d *Daemon) execProcess(ctx context.Context, c *ctr.Container, req containe
 		p.ConsoleSize = &specs.Box{Height: req.ConsoleSize[0], Width: req.ConsoleSize[1]}
 	}
 	return p, nil
+}
+
+// execUserRoot returns the root whose /etc/passwd and /etc/group name the
+// exec's user: the running container's own root, as its processes see it,
+// without a storage round trip. A daemon restarted in a new user namespace
+// may not enter that root; then it mounts the layer for the lookup.
+func (d *Daemon) execUserRoot(ctx context.Context, c *ctr.Container) (string, func(), error) {
+	if c.State.Pid != 0 {
+		root := fmt.Sprintf("/proc/%d/root", c.State.Pid)
+		if _, err := os.Stat(root); err == nil {
+			return root, func() {}, nil
+		}
+	}
+	root, err := d.images.Mount(ctx, c.LayerID)
+	if err != nil {
+		return "", nil, err
+	}
+	return root, func() {
+		if err := d.images.Unmount(ctx, c.LayerID); err != nil {
+			log.G(ctx).WithError(err).WithField("container", c.ID).Debug("unmount after exec user lookup")
+		}
+	}, nil
 }
 
 // ExecInspect implements api.ContainerBackend.

@@ -51,6 +51,9 @@ func (d *Daemon) start(ctx context.Context, c *ctr.Container) (err error) {
 			d.recordStartFailure(ctx, c, err)
 		}
 	}()
+	// The shim process starts while the network and the spec are set up.
+	d.runtime.Prepare(ctx, c.ID)
+	defer d.runtime.Release(c.ID)
 	nc, err := d.connectNetwork(ctx, c)
 	if err != nil {
 		return err

@@ -15,4 +15,9 @@
 // freezes and updates through CgroupStats, Freeze, Thaw and
 // UpdateResources, which answer ErrNoCgroup when the container has no
 // cgroup for that. NewSpec builds Docker's default isolation.
+//
+// Execs of a container with Docker's default seccomp profile do not compile
+// it again: the shim has libcontainer's program captured once by a helper
+// process, caches it in the run root and hands it to each exec's init in a
+// sealed memfd (seccomp_*.go).
 package runtime

@@ -42,7 +42,7 @@ func (r *Runtime) Create(ctx context.Context, id string, spec *specs.Spec, io IO
 	if err := r.prepare(id, spec, io); err != nil {
 		return err
 	}
-	if err := r.startShim(ctx, id); err != nil {
+	if err := r.launch(ctx, id); err != nil {
 		_ = r.removeDirs(id)
 		return fmt.Errorf("create container %s: %w", id, err)
 	}
@@ -80,42 +80,64 @@ func (r *Runtime) prepare(id string, spec *specs.Spec, io IOOpt) error {
 // startShim runs the shim in its own session and waits until it reports
 // the container created (or why it could not).
 func (r *Runtime) startShim(ctx context.Context, id string) error {
+	cmd, ready, err := r.spawnShim(id, nil)
+	if err != nil {
+		return err
+	}
+	defer ready.Close()
+	return r.awaitReady(ctx, id, cmd.Process, ready)
+}
+
+// spawnShim starts the shim process of id and returns it with the read end
+// of its ready pipe. With goAhead (see Prepare) the shim waits for a word
+// on that pipe before it reads its configuration.
+func (r *Runtime) spawnShim(id string, goAhead *os.File) (*exec.Cmd, *os.File, error) {
 	readyR, readyW, err := os.Pipe()
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
-	defer readyR.Close()
 	logf, err := os.OpenFile(filepath.Join(r.stateDir(id), shimLogFile), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
+		readyR.Close()
 		readyW.Close()
-		return err
+		return nil, nil, err
 	}
 	defer logf.Close()
-	cmd := r.shimCommand(id, logf, readyW)
+	cmd := r.shimCommand(id, logf, readyW, goAhead)
 	err = cmd.Start()
 	readyW.Close()
 	if err != nil {
-		return fmt.Errorf("start shim: %w", err)
+		readyR.Close()
+		return nil, nil, fmt.Errorf("start shim: %w", err)
 	}
 	// The shim outlives us; reap it if it exits while we still run.
 	go func() { _ = cmd.Wait() }()
-	return r.awaitReady(ctx, id, cmd.Process, readyR)
+	return cmd, readyR, nil
 }
 
-func (r *Runtime) shimCommand(id string, logf, ready *os.File) *exec.Cmd {
+func (r *Runtime) shimCommand(id string, logf, ready, goAhead *os.File) *exec.Cmd {
 	exe, extra := r.opt.Executable, []*os.File{ready}
 	if sealed := r.sealedExecutable(); sealed != nil {
 		// fd 4 in the shim: a sealed copy, so libcontainer need not clone
 		// the binary again for every container init and exec.
 		exe, extra = "/proc/self/fd/4", append(extra, sealed)
 	}
+	var env []string
+	if goAhead != nil {
+		extra = append(extra, goAhead)
+		env = append(env, envGoAhead+"="+strconv.Itoa(2+len(extra)))
+	}
 	cmd := exec.Command(exe)
 	cmd.Args = []string{"dockerd-lite-shim", id}
 	cmd.Env = append(os.Environ(),
+		// One P: the shim only copies output and answers the daemon, and
+		// every P keeps its own partly filled spans (about 0.3 MiB here).
+		"GOMAXPROCS=1",
 		envMode+"="+modeShim,
 		envStateDir+"="+r.stateDir(id),
 		envRunDir+"="+r.runDir(id),
 	)
+	cmd.Env = append(cmd.Env, env...)
 	cmd.Dir = r.stateDir(id)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.ExtraFiles = extra

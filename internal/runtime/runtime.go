@@ -18,13 +18,15 @@ import (
 )
 
 // Runtime runs containers under per-container shims. It keeps no state in
-// memory: everything lives in the shims and the files under Opt.StateRoot, so
-// several Runtime values (or a restarted daemon) see the same containers.
-// Runtime is safe for concurrent use.
+// memory (but shims that Prepare started for Create): everything lives in
+// the shims and the files under Opt.StateRoot, so several Runtime values (or
+// a restarted daemon) see the same containers. Runtime is safe for
+// concurrent use.
 type Runtime struct {
 	opt      Opt
 	sealOnce sync.Once
 	sealed   *os.File // see sealedExecutable
+	prepared sync.Map // container id -> *preparedShim
 }
 
 // Files in a container's state directory.

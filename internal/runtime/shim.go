@@ -56,12 +56,16 @@ type shim struct {
 	exit      *ExitStatus
 	done      chan struct{}
 	execs     map[string]*procIO
+	seccomp   execSeccomp
 }
 
 // runShim is the shim's main: create the container, report to the daemon
 // through fd 3, then serve until the container has stopped.
 func runShim(ctx context.Context) int {
 	signal.Ignore(syscall.SIGHUP, syscall.SIGPIPE)
+	if !awaitGoAhead() {
+		return 0 // prepared, then not used
+	}
 	ready := os.NewFile(3, "ready")
 	s := &shim{stateDir: os.Getenv(envStateDir), runDir: os.Getenv(envRunDir),
 		done: make(chan struct{}), execs: map[string]*procIO{}}
@@ -131,6 +135,7 @@ func (s *shim) newContainer() error {
 	if config.Namespaces.Contains(configs.NEWNET) && config.Namespaces.PathOf(configs.NEWNET) == "" {
 		config.Networks = append(config.Networks, &configs.Network{Type: "loopback"})
 	}
+	s.seccomp.profile = config.Seccomp
 	s.ctr, err = libcontainer.Create(filepath.Join(s.runDir, "lc"), s.cfg.ID, config)
 	if err != nil {
 		return fmt.Errorf("create container: %w", err)

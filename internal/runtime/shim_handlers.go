@@ -144,8 +144,10 @@ func (s *shim) exec(ctx context.Context, conn *net.UnixConn, br *bufio.Reader, r
 		errReply(conn, errors.New("exec needs a process"))
 		return
 	}
+	// As in Docker, no_new_privs of the container holds for its execs.
+	req.Process.NoNewPrivileges = req.Process.NoNewPrivileges || s.cfg.Spec.Process.NoNewPrivileges
 	p := newProcess(req.Process, false)
-	pio, err := s.startExec(req, p)
+	pio, err := s.startExec(ctx, req, p)
 	if err != nil {
 		errReply(conn, err)
 		return
@@ -169,8 +171,10 @@ func (s *shim) exec(ctx context.Context, conn *net.UnixConn, br *bufio.Reader, r
 	log.G(ctx).WithField("container", s.cfg.ID).Debugf("shim: exec %s exited %d", req.ExecID, exit.ExitCode)
 }
 
-// startExec starts p with its own stdio while the container runs.
-func (s *shim) startExec(req request, p *libcontainer.Process) (*procIO, error) {
+// startExec starts p with its own stdio while the container runs, handing
+// it the precompiled seccomp filter when there is one.
+func (s *shim) startExec(ctx context.Context, req request, p *libcontainer.Process) (*procIO, error) {
+	filter := s.execFilter(ctx)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.status != StatusRunning {
@@ -180,9 +184,16 @@ func (s *shim) startExec(req request, p *libcontainer.Process) (*procIO, error) 
 	if err != nil {
 		return nil, err
 	}
+	if filter != nil && s.useExecFilter(ctx) {
+		p.ExtraFiles = []*os.File{filter}
+	}
 	if err := s.ctr.Run(p); err != nil {
 		pio.close()
 		return nil, fmt.Errorf("exec process: %w", err)
+	}
+	if err := s.checkExecFiltered(p); err != nil {
+		pio.close()
+		return nil, err
 	}
 	if err := pio.started(); err != nil {
 		_ = p.Signal(syscall.SIGKILL)
@@ -237,4 +248,19 @@ func awaitExecve(pid int) {
 func hasChildren(pid int) bool {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", pid, pid))
 	return err != nil || len(strings.TrimSpace(string(b))) > 0
+}
+
+// checkExecFiltered makes sure an exec that was handed the filter runs
+// under it: libcontainer was told not to load the profile, so a process
+// that did not load it must not go on.
+func (s *shim) checkExecFiltered(p *libcontainer.Process) error {
+	if !s.seccomp.active {
+		return nil
+	}
+	if pid, err := p.Pid(); err == nil && seccompFiltered(pid) {
+		return nil
+	}
+	_ = p.Signal(syscall.SIGKILL)
+	_, _ = p.Wait()
+	return errors.New("exec process: seccomp filter not loaded")
 }

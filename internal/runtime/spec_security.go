@@ -3,13 +3,17 @@ package runtime
 import (
 	"errors"
 	"fmt"
+	"os"
+	goruntime "runtime"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/moby/profiles/seccomp"
 	"github.com/moby/sys/capability"
 	"github.com/moby/sys/devices"
 	"github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 
 	"github.com/dockerd-lite/dockerd-lite/internal/errdefs"
 )
@@ -137,11 +141,18 @@ func setSeccomp(s *specs.Spec, opt SpecOpt) error {
 	)
 	if opt.Seccomp == "" {
 		prof, err = seccomp.GetDefaultProfile(s)
+		if s.Annotations == nil {
+			s.Annotations = map[string]string{}
+		}
+		s.Annotations[annotSeccomp] = seccompDefault
 	} else {
 		prof, err = seccomp.LoadProfile(opt.Seccomp, s)
 	}
 	if err != nil {
 		return errdefs.InvalidParameter(fmt.Errorf("load seccomp profile: %w", err))
+	}
+	if !kernelRunsX32() {
+		prof.Architectures = slices.DeleteFunc(prof.Architectures, func(a specs.Arch) bool { return a == specs.ArchX32 })
 	}
 	s.Linux.Seccomp = prof
 	return nil
@@ -172,3 +183,24 @@ func setPrivilegedDevices(s *specs.Spec, opt SpecOpt) error {
 
 // defaultDevicePaths are the devices every container gets.
 var defaultDevicePaths = []string{"/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty", "/dev/ptmx"}
+
+// kernelRunsX32 reports whether the kernel runs x32-ABI system calls; when
+// it does not (amd64 kernels built without CONFIG_X86_X32_ABI, the common
+// case), setSeccomp drops SCMP_ARCH_X32 from the profile. libseccomp spends
+// most of its compile time, tens of milliseconds for every container start
+// and exec, on the x32 part of Docker's profile, for code such a kernel
+// cannot run. The one change: a raw x32 system call, which fails with
+// ENOSYS under the full profile, now ends the process (libseccomp's
+// bad-architecture action).
+var kernelRunsX32 = sync.OnceValue(func() bool {
+	if goruntime.GOARCH != "amd64" {
+		return false // the profile has no x32 part there
+	}
+	// Under a seccomp filter the probe itself might be fatal: keep x32.
+	if b, err := os.ReadFile("/proc/self/status"); err != nil || !strings.Contains(string(b), "\nSeccomp:\t0\n") {
+		return true
+	}
+	const x32SyscallBit = 0x40000000
+	_, _, errno := unix.RawSyscall(x32SyscallBit|unix.SYS_GETPID, 0, 0, 0)
+	return errno != unix.ENOSYS
+})

@@ -7,8 +7,9 @@ import (
 
 // Opt configures a Runtime.
 type Opt struct {
-	// RunRoot holds shim sockets and libcontainer state; it should be on a
-	// tmpfs such as $XDG_RUNTIME_DIR/dockerd-lite/containers.
+	// RunRoot holds shim sockets, libcontainer state and the compiled
+	// seccomp programs of execs (seccomp-bpf/); it should be on a tmpfs
+	// such as $XDG_RUNTIME_DIR/dockerd-lite/containers.
 	RunRoot string
 	// StateRoot holds per-container files that must survive a reboot of the
 	// daemon: the spec, the exit status and, by default, the log.

@@ -79,6 +79,7 @@ func run(ctx context.Context, o options) (err error) {
 		return fmt.Errorf("%w\n--- daemon log tail ---\n%s", err, strings.Join(d.TailLog(30), "\n"))
 	}
 	benchkit.PrintTable("containers (docker CLI included)", rows)
+	benchkit.PrintLoad() // again: other work on the machine skews every time figure
 	return nil
 }
 
