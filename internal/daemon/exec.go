@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"os"
+	"strings"
 	"sync"
 
 	"github.com/containerd/log"
@@ -88,7 +89,7 @@ func (d *Daemon) ExecCreate(ctx context.Context, name string, req container.Exec
 	d.execs.mu.Lock()
 	d.execs.byID[x.id] = x
 	d.execs.mu.Unlock()
-	d.containerEvent(c, "exec_create: "+joinArgs(req.Cmd), map[string]string{"execID": x.id})
+	d.containerEvent(c, "exec_create: "+strings.Join(req.Cmd, " "), map[string]string{"execID": x.id})
 	return x.id, nil
 }
 
@@ -138,7 +139,7 @@ func (d *Daemon) ExecStart(ctx context.Context, id string, opt api.ExecStartOpti
 			eo.Stderr = s.Stderr
 		}
 	}
-	d.containerEvent(c, "exec_start: "+joinArgs(x.cfg.Cmd), map[string]string{"execID": id})
+	d.containerEvent(c, "exec_start: "+strings.Join(x.cfg.Cmd, " "), map[string]string{"execID": id})
 	run := func() {
 		st, err := d.runtime.Exec(runCtx, c.ID, id, proc, eo)
 		code := st.ExitCode
@@ -244,15 +245,4 @@ func (d *Daemon) ExecResize(ctx context.Context, id string, height, width uint) 
 		return err
 	}
 	return d.runtime.Resize(ctx, x.containerID, id, height, width)
-}
-
-func joinArgs(args []string) string {
-	s := ""
-	for i, a := range args {
-		if i > 0 {
-			s += " "
-		}
-		s += a
-	}
-	return s
 }

@@ -22,7 +22,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/dockerd-lite/dockerd-lite/hack/bench/internal/benchkit"
 	"github.com/dockerd-lite/dockerd-lite/tests/daemon"
@@ -64,10 +63,10 @@ func run(ctx context.Context, o options) (err error) {
 	if err := shortExecRoot(d); err != nil {
 		return err
 	}
-	if err := start(ctx, d); err != nil {
+	if err := benchkit.StartDaemon(ctx, d); err != nil {
 		return err
 	}
-	defer func() { err = errors.Join(err, stopDaemon(ctx, d, o.keep)) }()
+	defer func() { err = errors.Join(err, benchkit.StopDaemon(ctx, d, o.keep)) }()
 	fmt.Printf("binary %s, user %s (uid %d), daemon pid %d, log level %s\n", bin, id.Name, id.UID, d.PID(), o.level)
 	benchkit.PrintLoad()
 	b, err := prepare(ctx, d)
@@ -95,21 +94,6 @@ func shortExecRoot(d *daemon.Daemon) error {
 	return nil
 }
 
-func start(ctx context.Context, d *daemon.Daemon) error {
-	rctx, cancel := context.WithTimeout(ctx, time.Minute)
-	defer cancel()
-	return d.Start(rctx)
-}
-
-func stopDaemon(ctx context.Context, d *daemon.Daemon, keep string) error {
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-	defer cancel()
-	err := d.Stop(sctx)
-	if keep != "" {
-		err = errors.Join(err, os.WriteFile(keep, []byte(d.Log()), 0o644))
-	}
-	return err
-}
 
 // prepare builds the busybox image where the daemon's user can read it and
 // loads it with `docker load`.

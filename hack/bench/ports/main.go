@@ -26,7 +26,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/dockerd-lite/dockerd-lite/hack/bench/internal/benchkit"
 	"github.com/dockerd-lite/dockerd-lite/tests/daemon"
@@ -69,10 +68,10 @@ func run(ctx context.Context, o options) (err error) {
 	}
 	defer func() { err = errors.Join(err, d.Cleanup(context.WithoutCancel(ctx))) }()
 	d.ExecRoot = filepath.Join(d.BaseDir, "x") // short: shim socket paths must fit 107 bytes
-	if err := startDaemon(ctx, d); err != nil {
+	if err := benchkit.StartDaemon(ctx, d); err != nil {
 		return err
 	}
-	defer func() { err = errors.Join(err, stopDaemon(ctx, d, o.keep)) }()
+	defer func() { err = errors.Join(err, benchkit.StopDaemon(ctx, d, o.keep)) }()
 	fmt.Printf("binary %s, user %s (uid %d), daemon pid %d\n", bin, id.Name, id.UID, d.PID())
 	benchkit.PrintLoad()
 	rows, err := measureAll(ctx, d, o)
@@ -180,18 +179,3 @@ func hostIPv4() string {
 	return ""
 }
 
-func startDaemon(ctx context.Context, d *daemon.Daemon) error {
-	rctx, cancel := context.WithTimeout(ctx, time.Minute)
-	defer cancel()
-	return d.Start(rctx)
-}
-
-func stopDaemon(ctx context.Context, d *daemon.Daemon, keep string) error {
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-	defer cancel()
-	err := d.Stop(sctx)
-	if keep != "" {
-		err = errors.Join(err, os.WriteFile(keep, []byte(d.Log()), 0o644))
-	}
-	return err
-}

@@ -3,6 +3,7 @@ package benchkit
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -117,4 +118,23 @@ func Setup(ctx context.Context, path string) (daemon.Identity, string, func(), e
 	}
 	bin, cleanup, err := Binary(ctx, path)
 	return id, bin, cleanup, err
+}
+
+// StartDaemon starts d and waits (a minute at most) until it serves.
+func StartDaemon(ctx context.Context, d *daemon.Daemon) error {
+	rctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	return d.Start(rctx)
+}
+
+// StopDaemon stops d, also when ctx has ended; with keep set it writes the
+// daemon's log there.
+func StopDaemon(ctx context.Context, d *daemon.Daemon, keep string) error {
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	err := d.Stop(sctx)
+	if keep != "" {
+		err = errors.Join(err, os.WriteFile(keep, []byte(d.Log()), 0o644))
+	}
+	return err
 }
