@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"sync"
 
 	"github.com/containerd/log"
 	"github.com/vishvananda/netlink"
@@ -47,6 +48,9 @@ type Sandbox struct {
 	path   string
 	slirp  *slirp // nil when slirp4netns is unavailable
 	reused bool   // an earlier daemon's sandbox
+
+	nftMu    sync.Mutex
+	nftReady bool // the table and base chains exist (nftDeclare)
 }
 
 // OpenSandbox opens the sandbox namespace. A daemon that joined the

@@ -19,25 +19,60 @@ func (s *Sandbox) nft(fn func(c *nftables.Conn, t *nftables.Table, ch *nftables.
 }
 
 // nftChains runs fn with the table's postrouting (nat) and forward
-// (filter) chains, creating them when missing.
+// (filter) chains.
 func (s *Sandbox) nftChains(fn func(c *nftables.Conn, t *nftables.Table, post, fwd *nftables.Chain)) error {
+	if err := s.nftDeclare(); err != nil {
+		return err
+	}
 	return inNetNS(s.path, func() error {
 		c, err := nftables.New() // sockets of this thread: the sandbox's
 		if err != nil {
 			return fmt.Errorf("nftables: %w", err)
 		}
-		t := c.AddTable(&nftables.Table{Family: nftables.TableFamilyIPv4, Name: natTable})
-		policy := nftables.ChainPolicyAccept
-		ch := c.AddChain(&nftables.Chain{Name: "postrouting", Table: t, Type: nftables.ChainTypeNAT,
-			Hooknum: nftables.ChainHookPostrouting, Priority: nftables.ChainPriorityNATSource, Policy: &policy})
-		fwd := c.AddChain(&nftables.Chain{Name: "forward", Table: t, Type: nftables.ChainTypeFilter,
-			Hooknum: nftables.ChainHookForward, Priority: nftables.ChainPriorityFilter, Policy: &policy})
-		fn(c, t, ch, fwd)
+		t := nftTable()
+		fn(c, t, &nftables.Chain{Name: "postrouting", Table: t}, &nftables.Chain{Name: "forward", Table: t})
 		if err := c.Flush(); err != nil {
 			return fmt.Errorf("nftables: %w", err)
 		}
 		return nil
 	})
+}
+
+func nftTable() *nftables.Table {
+	return &nftables.Table{Family: nftables.TableFamilyIPv4, Name: natTable}
+}
+
+// nftDeclare creates the table and its base chains once per sandbox (an
+// earlier daemon's are kept): declaring a base chain again re-registers
+// its hook, which costs the kernel about 15 ms every time.
+func (s *Sandbox) nftDeclare() error {
+	s.nftMu.Lock()
+	defer s.nftMu.Unlock()
+	if s.nftReady {
+		return nil
+	}
+	err := inNetNS(s.path, func() error {
+		c, err := nftables.New()
+		if err != nil {
+			return fmt.Errorf("nftables: %w", err)
+		}
+		t := c.AddTable(nftTable())
+		policy := nftables.ChainPolicyAccept
+		for _, ch := range []*nftables.Chain{
+			{Name: "postrouting", Type: nftables.ChainTypeNAT, Hooknum: nftables.ChainHookPostrouting, Priority: nftables.ChainPriorityNATSource},
+			{Name: "forward", Type: nftables.ChainTypeFilter, Hooknum: nftables.ChainHookForward, Priority: nftables.ChainPriorityFilter},
+			{Name: "prerouting", Type: nftables.ChainTypeFilter, Hooknum: nftables.ChainHookPrerouting, Priority: nftables.ChainPriorityMangle},
+		} {
+			ch.Table, ch.Policy = t, &policy
+			c.AddChain(ch)
+		}
+		if err := c.Flush(); err != nil {
+			return fmt.Errorf("nftables: %w", err)
+		}
+		return nil
+	})
+	s.nftReady = err == nil
+	return err
 }
 
 // addMasquerade masquerades traffic from subnet leaving through tap0.
@@ -69,10 +104,6 @@ func (s *Sandbox) masqRules(subnet netip.Prefix) ([]*nftables.Rule, error) {
 	var out []*nftables.Rule
 	var lerr error
 	err := s.nft(func(c *nftables.Conn, t *nftables.Table, ch *nftables.Chain) {
-		if err := c.Flush(); err != nil { // the table and chain exist from here on
-			lerr = err
-			return
-		}
 		rules, err := c.GetRules(t, ch)
 		lerr = err
 		for _, r := range rules {
@@ -135,9 +166,6 @@ func (s *Sandbox) unisolate(bridge string) error {
 	var rules []*nftables.Rule
 	var lerr error
 	err := s.nftChains(func(c *nftables.Conn, t *nftables.Table, _, fwd *nftables.Chain) {
-		if lerr = c.Flush(); lerr != nil {
-			return
-		}
 		all, err := c.GetRules(t, fwd)
 		lerr = err
 		for _, r := range all {

@@ -65,18 +65,16 @@ func ensureTproxyRule(h *netlink.Handle) error {
 
 // ensureTproxyMark adds the marking rule unless it is there.
 func (s *Sandbox) ensureTproxyMark() error {
+	if err := s.nftDeclare(); err != nil {
+		return err
+	}
 	return inNetNS(s.path, func() error {
 		c, err := nftables.New()
 		if err != nil {
 			return fmt.Errorf("nftables: %w", err)
 		}
-		t := c.AddTable(&nftables.Table{Family: nftables.TableFamilyIPv4, Name: natTable})
-		policy := nftables.ChainPolicyAccept
-		ch := c.AddChain(&nftables.Chain{Name: "prerouting", Table: t, Type: nftables.ChainTypeFilter,
-			Hooknum: nftables.ChainHookPrerouting, Priority: nftables.ChainPriorityMangle, Policy: &policy})
-		if err := c.Flush(); err != nil {
-			return fmt.Errorf("nftables: %w", err)
-		}
+		t := nftTable()
+		ch := &nftables.Chain{Name: "prerouting", Table: t}
 		rules, err := c.GetRules(t, ch)
 		if err != nil {
 			return fmt.Errorf("nftables: %w", err)
