@@ -3,6 +3,7 @@
 GO      ?= go
 TAGS    := exclude_graphdriver_btrfs seccomp osusergo netgo
 BIN     := bin/dockerd-lite
+SHIM    := internal/shimbin/dockerd-lite-shim
 PKG     := github.com/dockerd-lite/dockerd-lite
 COMMIT  := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 # Statically linked: the same binary runs inside any image as --init.
@@ -15,8 +16,11 @@ export CGO_ENABLED := 1
 
 .PHONY: build run setup test test-unit test-e2e bench lint clean
 
+# The shim (cmd/dockerd-lite-shim) is built first and embedded: the process
+# that stays with every container then carries only the runtime's code.
 build:
-	$(GO) build -tags "$(TAGS)" -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/dockerd-lite
+	$(GO) build -tags "$(TAGS)" -trimpath -ldflags "$(LDFLAGS)" -o $(SHIM) ./cmd/dockerd-lite-shim
+	$(GO) build -tags "$(TAGS) shimembed" -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/dockerd-lite
 
 # Install missing runtime packages (when root), build, run in the foreground.
 run: setup build
@@ -48,4 +52,4 @@ lint:
 	$(GO) vet -tags "$(TAGS)" ./...
 
 clean:
-	rm -rf bin
+	rm -rf bin $(SHIM)

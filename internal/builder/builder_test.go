@@ -236,7 +236,7 @@ func TestBuildCopy(t *testing.T) {
 	ctxFiles := map[string]string{
 		"a.txt": "A", "b.txt": "B", "dir/": "", "dir/x": "X", "dir/sub/": "", "dir/sub/y": "Y",
 		"arch.tar": tarString(t, map[string]string{"in/z": "Z"}),
-		"v1./": "", "v1./f": "F",
+		"v1./":     "", "v1./f": "F",
 	}
 	tests := []struct {
 		df   string

@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -18,6 +19,7 @@ import (
 	"github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/dockerd-lite/dockerd-lite/internal/errdefs"
+	"github.com/dockerd-lite/dockerd-lite/internal/shimbin"
 )
 
 // shimConfig is what Create hands the shim in its state directory.
@@ -290,13 +292,18 @@ func writeFileAtomic(path string, b []byte) error {
 	return os.Rename(f.Name(), path)
 }
 
-// sealedExecutable returns a sealed in-memory copy of the engine binary,
-// made once. Shims run from it: libcontainer then sees /proc/self/exe is
+// sealedExecutable returns a sealed in-memory copy of the shim binary (the
+// one embedded by internal/shimbin, else the engine binary itself), made
+// once. Shims run from it: libcontainer then sees /proc/self/exe is
 // already a sealed clone and skips copying the binary (tens of MB) for every
 // container start and exec, which is what protects the binary from a
 // container overwriting it (CVE-2019-5736). nil: run from the file.
 func (r *Runtime) sealedExecutable() *os.File {
 	r.sealOnce.Do(func() {
+		if len(shimbin.Binary) > 0 {
+			r.sealed, _ = exeseal.CloneBinary(bytes.NewReader(shimbin.Binary), int64(len(shimbin.Binary)), "dockerd-lite-shim", r.opt.StateRoot)
+			return
+		}
 		f, err := os.Open(r.opt.Executable)
 		if err != nil {
 			return

@@ -304,8 +304,10 @@ func (d *Daemon) Log() string {
 	return string(data)
 }
 
-// Cleanup removes BaseDir (which holds files owned by subordinate ids once
-// the daemon has unpacked images). Call it after Stop.
+// Cleanup kills the shims (and containers) left under the data root, then
+// removes BaseDir (which holds files owned by subordinate ids once the
+// daemon has unpacked images). Call it after Stop.
 func (d *Daemon) Cleanup(ctx context.Context) error {
+	KillShims(d.DataRoot)
 	return RemoveAll(ctx, d.BaseDir)
 }

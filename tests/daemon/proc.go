@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 )
 
 // Descendants returns the pids of every live descendant of pid (children,
@@ -126,4 +127,24 @@ func PSSKiB(pid int) (int, error) {
 		}
 	}
 	return 0, fmt.Errorf("read smaps_rollup of %d: no Pss", pid)
+}
+
+// KillShims kills (SIGKILL) the shims whose state lives under dataRoot,
+// with their containers: they outlive their daemon by design, so a test
+// or bench that removes the daemon's directories must end them first.
+func KillShims(dataRoot string) {
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || !strings.HasPrefix(Cmdline(pid), "dockerd-lite-shim") {
+			continue
+		}
+		env, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "environ"))
+		if !strings.Contains(string(env), "_DOCKERD_LITE_STATE="+filepath.Join(dataRoot, "runtime")+"/") {
+			continue
+		}
+		for _, p := range Tree(pid) {
+			_ = syscall.Kill(p, syscall.SIGKILL)
+		}
+	}
 }
