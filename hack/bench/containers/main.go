@@ -94,7 +94,6 @@ func shortExecRoot(d *daemon.Daemon) error {
 	return nil
 }
 
-
 // prepare builds the busybox image where the daemon's user can read it and
 // loads it with `docker load`.
 func prepare(ctx context.Context, d *daemon.Daemon) (*bench, error) {

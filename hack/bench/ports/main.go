@@ -178,4 +178,3 @@ func hostIPv4() string {
 	}
 	return ""
 }
-
