@@ -72,3 +72,19 @@ func (d *Daemon) republishPorts(ctx context.Context, c *ctr.Container) error {
 	d.net.ports.Store(c.ID, pub)
 	return nil
 }
+
+// dropStaleNetNS removes the network namespaces of a reused sandbox that no
+// running container owns (a start the previous daemon did not finish),
+// with their veth pairs.
+func (d *Daemon) dropStaleNetNS(ctx context.Context) {
+	if d.net == nil || d.net.sb == nil || !d.net.sb.Reused() {
+		return
+	}
+	for _, id := range d.net.sb.NetNSIDs() {
+		if c, err := d.containers.Get(id); err == nil && c.State.Running() {
+			continue
+		}
+		log.G(ctx).WithField("container", id).Info("removing a stale container network namespace")
+		logErr(ctx, d.net.sb.DeleteNetNS(ctx, id), "remove stale network namespace")
+	}
+}

@@ -32,5 +32,6 @@ func (d *Daemon) restore(ctx context.Context) {
 				Error: "container state lost while the daemon was down"})
 		}
 	}
+	d.dropStaleNetNS(ctx)
 	d.autoStart(ctx)
 }

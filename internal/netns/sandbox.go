@@ -101,11 +101,8 @@ func (s *Sandbox) Close() error {
 	if s.slirp != nil {
 		s.slirp.stop()
 	}
-	entries, _ := os.ReadDir(s.nsDir())
-	for _, e := range entries {
-		if s.HasNetNS(e.Name()) {
-			return nil
-		}
+	if len(s.NetNSIDs()) > 0 {
+		return nil
 	}
 	return releaseNetNS(s.path)
 }

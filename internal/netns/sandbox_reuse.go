@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"os"
 
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
@@ -15,6 +16,18 @@ func (s *Sandbox) Reused() bool { return s.reused }
 
 // HasNetNS reports whether the container's namespace handle is mounted.
 func (s *Sandbox) HasNetNS(id string) bool { return isNetNSHandle(s.NetNSPath(id)) }
+
+// NetNSIDs lists the containers whose namespace handles are mounted.
+func (s *Sandbox) NetNSIDs() []string {
+	entries, _ := os.ReadDir(s.nsDir())
+	var ids []string
+	for _, e := range entries {
+		if s.HasNetNS(e.Name()) {
+			ids = append(ids, e.Name())
+		}
+	}
+	return ids
+}
 
 // isNetNSHandle reports whether path is a bind mount of a network
 // namespace in this mount namespace.

@@ -35,8 +35,8 @@ func TestSandboxReusedWhileContainersRemain(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !sb.Reused() || !sb.HasNetNS(id) {
-		t.Fatalf("second sandbox: reused %v, container namespace kept %v", sb.Reused(), sb.HasNetNS(id))
+	if ids := sb.NetNSIDs(); !sb.Reused() || len(ids) != 1 || ids[0] != id {
+		t.Fatalf("second sandbox: reused %v, container namespaces %q, want [%s]", sb.Reused(), ids, id)
 	}
 	if name, err := sb.InterfaceWith(ctx, id, addr.Addr()); err != nil || name != "eth3" {
 		t.Errorf("InterfaceWith = %q, %v; want eth3", name, err)
