@@ -8,7 +8,7 @@ import (
 )
 
 // TestCompatDocListsEveryRoute keeps docs/compat.md true: every route is in
-// the table, and a route is marked 501 exactly when it has no handler.
+// the table once, and a route is marked 501 exactly when it has no handler.
 func TestCompatDocListsEveryRoute(t *testing.T) {
 	doc, err := os.ReadFile("../../docs/compat.md")
 	if err != nil {
@@ -19,6 +19,9 @@ func TestCompatDocListsEveryRoute(t *testing.T) {
 		cells := strings.Split(line, "|")
 		if len(cells) > 5 {
 			key := strings.TrimSpace(cells[1]) + " " + strings.Trim(strings.TrimSpace(cells[2]), "`")
+			if _, dup := rows[key]; dup {
+				t.Errorf("docs/compat.md lists %s twice", key)
+			}
 			rows[key] = strings.TrimSpace(cells[4])
 		}
 	}
