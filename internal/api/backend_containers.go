@@ -104,6 +104,9 @@ type ContainerBackend interface {
 	ContainerList(ctx context.Context, opt ContainerListOptions) ([]container.Summary, error)
 	ContainerInspect(ctx context.Context, name string, size bool) (container.InspectResponse, error)
 	ContainerStart(ctx context.Context, name string) error
+	// ContainerSetHostConfig replaces a container's host configuration
+	// before it starts (POST /containers/{id}/start before API 1.24).
+	ContainerSetHostConfig(ctx context.Context, name string, hc *container.HostConfig) error
 	ContainerStop(ctx context.Context, name string, opt StopOptions) error
 	ContainerRestart(ctx context.Context, name string, opt StopOptions) error
 	ContainerKill(ctx context.Context, name, signal string) error

@@ -6,6 +6,8 @@ import (
 	"strconv"
 
 	"github.com/labstack/echo/v4"
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/client/pkg/versions"
 
 	"github.com/dockerd-lite/dockerd-lite/internal/errdefs"
 	"github.com/dockerd-lite/dockerd-lite/internal/filters"
@@ -68,7 +70,20 @@ func (h *handlers) getContainerJSON(c echo.Context) error {
 }
 
 func (h *handlers) postContainerStart(c echo.Context) error {
-	if err := h.Containers.ContainerStart(c.Request().Context(), c.Param("id")); err != nil {
+	ctx := c.Request().Context()
+	if versions.LessThan(apiVersion(ctx), "1.24") {
+		// Before 1.24 start may carry a HostConfig, replacing create's.
+		var hc *container.HostConfig
+		if err := decodeJSON(c, &hc); err != nil {
+			return err
+		}
+		if hc != nil {
+			if err := h.Containers.ContainerSetHostConfig(ctx, c.Param("id"), hc); err != nil {
+				return err
+			}
+		}
+	}
+	if err := h.Containers.ContainerStart(ctx, c.Param("id")); err != nil {
 		return err
 	}
 	return c.NoContent(http.StatusNoContent)
