@@ -206,8 +206,14 @@ func TestEventsPollAndStream(t *testing.T) {
 	rec = do(t, s, http.MethodGet, "/v1.21/"+q[1:])
 	ev = nil
 	json.Unmarshal(rec.Body.Bytes(), &ev)
-	if _, ok := ev["Action"]; ok {
-		t.Errorf("v1.21 event has Action: %v", ev)
+	if _, ok := ev["Action"]; ok || ev["timeNano"] == nil {
+		t.Errorf("v1.21 event: want timeNano and no Action: %v", ev)
+	}
+	rec = do(t, s, http.MethodGet, "/v1.20/"+q[1:])
+	ev = nil
+	json.Unmarshal(rec.Body.Bytes(), &ev)
+	if _, ok := ev["timeNano"]; ok || ev["status"] != "start" {
+		t.Errorf("v1.20 event: want status and no timeNano: %v", ev)
 	}
 	if rec := do(t, s, http.MethodGet, "/events?since=10&until=5"); rec.Code != 400 {
 		t.Errorf("until before since: %d", rec.Code)

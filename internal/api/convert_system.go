@@ -48,14 +48,16 @@ func eventForAPI(e events.Event, api string) wireEvent {
 	if e.Type == "container" || e.Type == "image" {
 		w.Status, w.ID, w.From = e.Action, e.ID, e.Attributes["image"]
 	}
-	if eventsTimeNano(api) {
+	if versions.GreaterThanOrEqualTo(api, "1.21") {
+		w.TimeNano = e.Time.UnixNano()
+	}
+	if versions.GreaterThanOrEqualTo(api, "1.22") { // Type, Action, Actor
 		attrs := e.Attributes
 		if attrs == nil {
 			attrs = map[string]string{}
 		}
 		w.Type, w.Action, w.Scope = e.Type, e.Action, e.Scope
 		w.Actor = &wireActor{ID: e.ID, Attributes: attrs}
-		w.TimeNano = e.Time.UnixNano()
 	}
 	return w
 }

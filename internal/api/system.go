@@ -7,7 +7,6 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/volume"
-	"github.com/moby/moby/client/pkg/versions"
 
 	"github.com/dockerd-lite/dockerd-lite/internal/api/stream"
 	"github.com/dockerd-lite/dockerd-lite/internal/errdefs"
@@ -79,8 +78,7 @@ func (h *handlers) getEvents(c echo.Context) error {
 
 func afterUntil(until, t time.Time) bool { return !until.IsZero() && t.After(until) }
 
-// eventsTimeNano reports whether the version knows timeNano (API 1.22+).
-func eventsTimeNano(v string) bool { return versions.GreaterThanOrEqualTo(v, "1.22") }
+
 
 func (h *handlers) getSystemDF(c echo.Context) error {
 	du, err := h.System.SystemDiskUsage(c.Request().Context())
