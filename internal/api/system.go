@@ -78,8 +78,6 @@ func (h *handlers) getEvents(c echo.Context) error {
 
 func afterUntil(until, t time.Time) bool { return !until.IsZero() && t.After(until) }
 
-
-
 func (h *handlers) getSystemDF(c echo.Context) error {
 	du, err := h.System.SystemDiskUsage(c.Request().Context())
 	if err != nil {
