@@ -309,7 +309,25 @@ func (d *Daemon) ContainerKill(ctx context.Context, name, sigName string) error 
 	if !c.State.Running() {
 		return errdefs.Errorf(errdefs.Conflict, "Cannot kill container: %s: container %s is not running", name, c.ID)
 	}
-	return d.signal(context.WithoutCancel(ctx), c, sig)
+	ctx = context.WithoutCancel(ctx)
+	if sig != syscall.SIGKILL {
+		return d.signal(ctx, c, sig)
+	}
+	// As dockerd: a SIGKILL returns once the container has stopped, so a
+	// following rm or exec sees it stopped.
+	waitCh, err := d.containers.Wait(ctx, c.ID, ctr.WaitNotRunning)
+	if err != nil {
+		return err
+	}
+	if err := d.signal(ctx, c, sig); err != nil && !d.exited(ctx, c.ID) {
+		return err
+	}
+	select {
+	case r := <-waitCh:
+		return r.Err
+	case <-time.After(10 * time.Second):
+		return nil // it is on its way; dockerd would wait longer
+	}
 }
 
 // ContainerRestart implements api.ContainerBackend.

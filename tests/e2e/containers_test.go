@@ -114,6 +114,9 @@ func TestContainerStopKillRestart(t *testing.T) {
 	}
 	killed := ctRunD(t, d, img, "sleep", "300")
 	d.DockerOK(t, "kill", killed)
+	if st := ctInspect(t, d, killed).State; st.Running || st.ExitCode != 137 {
+		t.Errorf("right after kill: running %v, exit %d; want stopped with 137 (kill waits, as dockerd's)", st.Running, st.ExitCode)
+	}
 	if out := d.DockerOK(t, "wait", killed); out != "137\n" {
 		t.Errorf("kill then wait = %q, want 137", out)
 	}
