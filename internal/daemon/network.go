@@ -224,12 +224,17 @@ func (d *Daemon) initialNetworks(mode container.NetworkMode, cfg *network.Networ
 	if !ownNetNS(mode) {
 		return nil, macWithoutNetNS(cfg, name)
 	}
-	if d.net == nil {
-		return nil, errdefs.Errorf(errdefs.NotFound, "network %s not found", name)
-	}
-	nr, err := d.net.lookup(name)
-	if err != nil {
-		return nil, err
+	// As dockerd, a network that does not exist fails the start, not the
+	// create: the CLI takes any 404 from create for a missing image.
+	nr := &netRecord{Name: name}
+	if d.net != nil {
+		found, err := d.net.lookup(name)
+		switch {
+		case err == nil:
+			nr = found
+		case !errdefs.IsNotFound(err):
+			return nil, err
+		}
 	}
 	var ep *network.EndpointSettings
 	if cfg != nil {
