@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 	"time"
@@ -86,6 +87,9 @@ func (d *Daemon) newContainer(opt api.ContainerCreateOptions, img oci.Image) (*c
 	argv := append(append([]string{}, cfg.Entrypoint...), cfg.Cmd...)
 	if len(argv) == 0 {
 		return nil, nil, errdefs.Errorf(errdefs.InvalidParameter, "no command specified")
+	}
+	if wd := cfg.WorkingDir; wd != "" && !path.IsAbs(wd) {
+		return nil, nil, errdefs.Errorf(errdefs.InvalidParameter, "the working directory '%s' is invalid, it needs to be an absolute path", wd)
 	}
 	hc := opt.HostConfig
 	if err := validateHostConfig(hc); err != nil {

@@ -45,6 +45,9 @@ func TestContainerRunOptions(t *testing.T) {
 			t.Errorf("docker run --rm %s printed %q, want %q", strings.Join(tc.args, " "), out, tc.want)
 		}
 	}
+	if r := d.Docker(t, "run", "--rm", "-w", "relative", img, "pwd"); r.ExitCode != 125 || !strings.Contains(r.Stderr, "needs to be an absolute path") {
+		t.Errorf("-w relative:\n%s", r)
+	}
 	if out := d.DockerOK(t, "ps", "-a", "--filter", "name="+name, "--format", "{{.Names}}"); out != "" {
 		t.Errorf("container %s outlived run --rm: %q", name, out)
 	}
