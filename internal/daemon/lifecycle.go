@@ -150,7 +150,13 @@ func (d *Daemon) updateExit(ctx context.Context, id string, st runtime.ExitStatu
 	var delay time.Duration
 	var restart, wasOOM bool
 	if cur, err := d.containers.Get(id); err == nil {
-		d.releaseEndpoints(ctx, cur) // ports are free once the exit is visible
+		// dockerd's order, before stop or wait see the exit: oom, die,
+		// then the network disconnect; ports are free once it is visible.
+		if st.OOMKilled && !cur.State.OOMKilled {
+			d.containerEvent(cur, "oom", nil)
+		}
+		d.containerEvent(cur, "die", map[string]string{"exitCode": itoa(int64(st.ExitCode))})
+		d.releaseEndpoints(ctx, cur)
 	}
 	c, err := d.containers.Update(id, func(c *ctr.Container) error {
 		clearNetwork(c)
@@ -168,10 +174,6 @@ func (d *Daemon) updateExit(ctx context.Context, id string, st runtime.ExitStatu
 		return nil, false
 	}
 	d.unmountRootfs(ctx, c)
-	if st.OOMKilled && !wasOOM {
-		d.containerEvent(c, "oom", nil)
-	}
-	d.containerEvent(c, "die", map[string]string{"exitCode": itoa(int64(st.ExitCode))})
 	if restart {
 		d.scheduleRestart(id, delay)
 		return c, false

@@ -67,6 +67,7 @@ func (d *Daemon) connectNetwork(ctx context.Context, c *ctr.Container) (_ *ctr.C
 	if err != nil {
 		return nil, err
 	}
+	d.endpointEvents(c, "connect")
 	if err := d.writeHostsEntry(c, firstAddr(eps), firstEndpoint(eps).GlobalIPv6Address); err != nil {
 		return c, err
 	}
@@ -187,6 +188,19 @@ func (d *Daemon) releaseEndpoints(ctx context.Context, c *ctr.Container) {
 		return
 	}
 	d.releaseNetwork(ctx, c.ID, c.Network.Networks)
+	if c.Network.SandboxID != "" {
+		d.endpointEvents(c, "disconnect")
+	}
+}
+
+// endpointEvents emits a network connect or disconnect event per network
+// the container joins or leaves at start and exit, as dockerd does.
+func (d *Daemon) endpointEvents(c *ctr.Container, action string) {
+	for name := range c.Network.Networks {
+		if nr, err := d.net.lookup(name); err == nil {
+			d.networkEvent(nr, action, map[string]string{"container": c.ID})
+		}
+	}
 }
 
 // clearNetwork drops the operational data from the record: the networks
