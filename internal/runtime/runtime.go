@@ -141,7 +141,7 @@ var errShimGone = errdefs.Conflict(errors.New("container is not running"))
 
 // shimError restores the class of an error the shim reported.
 func shimError(msg string) error {
-	if msg == errNotRunningMsg {
+	if msg == errNotRunningMsg || msg == errExecNotRunningMsg {
 		return errdefs.Conflict(errors.New(msg))
 	}
 	return errors.New(msg)

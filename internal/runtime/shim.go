@@ -29,6 +29,9 @@ import (
 // container; the client turns it back into a Conflict error.
 const errNotRunningMsg = "container is not running"
 
+// errExecNotRunningMsg answers a request for an exec that has ended.
+const errExecNotRunningMsg = "exec is not running"
+
 // drainTimeout bounds how long the shim waits for output after the process
 // ended (a daemonized grandchild may hold the pipes open).
 const drainTimeout = 2 * time.Second

@@ -108,7 +108,7 @@ func (s *shim) resize(req request) error {
 	}
 	s.mu.Unlock()
 	if pio == nil {
-		return fmt.Errorf("no such exec: %s", req.ExecID)
+		return errors.New(errExecNotRunningMsg) // ended (or never was)
 	}
 	if pio.console == nil {
 		return errors.New("process has no tty")
