@@ -46,52 +46,24 @@ func main() {
 	benchkit.Main(func(ctx context.Context) error { return run(ctx, o) })
 }
 
-func run(ctx context.Context, o options) (err error) {
+func run(ctx context.Context, o options) error {
 	if o.n < 1 || o.d < 1 {
 		return errors.New("-n and -d must be at least 1")
 	}
-	id, bin, cleanup, err := benchkit.Setup(ctx, o.bin)
-	if err != nil {
-		return err
-	}
-	defer cleanup()
-	d, err := daemon.New(daemon.Config{Binary: bin, Identity: id, LogLevel: o.level})
-	if err != nil {
-		return err
-	}
-	defer func() { err = errors.Join(err, d.Cleanup(context.WithoutCancel(ctx))) }()
-	if err := shortExecRoot(d); err != nil {
-		return err
-	}
-	if err := benchkit.StartDaemon(ctx, d); err != nil {
-		return err
-	}
-	defer func() { err = errors.Join(err, benchkit.StopDaemon(ctx, d, o.keep)) }()
-	fmt.Printf("binary %s, user %s (uid %d), daemon pid %d, log level %s\n", bin, id.Name, id.UID, d.PID(), o.level)
-	benchkit.PrintLoad()
-	b, err := prepare(ctx, d)
-	if err != nil {
-		return err
-	}
-	rows, err := b.measure(ctx, o)
-	if err != nil {
-		return fmt.Errorf("%w\n--- daemon log tail ---\n%s", err, strings.Join(d.TailLog(30), "\n"))
-	}
-	benchkit.PrintTable("containers (docker CLI included)", rows)
-	benchkit.PrintLoad() // again: other work on the machine skews every time figure
-	return nil
-}
-
-// shortExecRoot moves the exec root under BaseDir/x: the runtime puts a
-// unix socket at EXECROOT/c/<64-hex id>/shim.sock, which must fit in 107
-// bytes, and BaseDir/run/dockerd-lite (the tests/daemon default) is too
-// long for that under /tmp/dltest-NNNNNNNNNN.
-func shortExecRoot(d *daemon.Daemon) error {
-	d.ExecRoot = filepath.Join(d.BaseDir, "x")
-	if n := len(d.ExecRoot) + len("/c/") + 64 + len("/shim.sock"); n > 107 {
-		return fmt.Errorf("exec root %s gives %d-byte shim socket paths; set TMPDIR to a shorter directory", d.ExecRoot, n)
-	}
-	return nil
+	return benchkit.WithDaemon(ctx, benchkit.DaemonOpt{Binary: o.bin, LogLevel: o.level, KeepLog: o.keep},
+		func(ctx context.Context, d *daemon.Daemon) error {
+			b, err := prepare(ctx, d)
+			if err != nil {
+				return err
+			}
+			rows, err := b.measure(ctx, o)
+			if err != nil {
+				return err
+			}
+			benchkit.PrintTable("containers (docker CLI included)", rows)
+			benchkit.PrintLoad() // again: other work on the machine skews every time figure
+			return nil
+		})
 }
 
 // prepare builds the busybox image where the daemon's user can read it and

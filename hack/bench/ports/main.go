@@ -53,33 +53,19 @@ func main() {
 	benchkit.Main(func(ctx context.Context) error { return run(ctx, o) })
 }
 
-func run(ctx context.Context, o options) (err error) {
+func run(ctx context.Context, o options) error {
 	if o.mib < 1 || o.runs < 1 || o.n < 1 {
 		return errors.New("-mib, -runs and -n must be at least 1")
 	}
-	id, bin, cleanup, err := benchkit.Setup(ctx, o.bin)
-	if err != nil {
-		return err
-	}
-	defer cleanup()
-	d, err := daemon.New(daemon.Config{Binary: bin, Identity: id, LogLevel: o.level})
-	if err != nil {
-		return err
-	}
-	defer func() { err = errors.Join(err, d.Cleanup(context.WithoutCancel(ctx))) }()
-	d.ExecRoot = filepath.Join(d.BaseDir, "x") // short: shim socket paths must fit 107 bytes
-	if err := benchkit.StartDaemon(ctx, d); err != nil {
-		return err
-	}
-	defer func() { err = errors.Join(err, benchkit.StopDaemon(ctx, d, o.keep)) }()
-	fmt.Printf("binary %s, user %s (uid %d), daemon pid %d\n", bin, id.Name, id.UID, d.PID())
-	benchkit.PrintLoad()
-	rows, err := measureAll(ctx, d, o)
-	if err != nil {
-		return fmt.Errorf("%w\n--- daemon log tail ---\n%s", err, strings.Join(d.TailLog(30), "\n"))
-	}
-	benchkit.PrintTable("published ports (TCP)", rows)
-	return nil
+	return benchkit.WithDaemon(ctx, benchkit.DaemonOpt{Binary: o.bin, LogLevel: o.level, KeepLog: o.keep},
+		func(ctx context.Context, d *daemon.Daemon) error {
+			rows, err := measureAll(ctx, d, o)
+			if err != nil {
+				return err
+			}
+			benchkit.PrintTable("published ports (TCP)", rows)
+			return nil
+		})
 }
 
 // measureAll measures the host baseline, then the published ports.

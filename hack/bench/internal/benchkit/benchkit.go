@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -120,16 +121,63 @@ func Setup(ctx context.Context, path string) (daemon.Identity, string, func(), e
 	return id, bin, cleanup, err
 }
 
-// StartDaemon starts d and waits (a minute at most) until it serves.
-func StartDaemon(ctx context.Context, d *daemon.Daemon) error {
+// DaemonOpt configures WithDaemon.
+type DaemonOpt struct {
+	Binary   string // dockerd-lite to run; empty: build ./cmd/dockerd-lite
+	LogLevel string
+	KeepLog  string // copy the daemon log here when done
+}
+
+// WithDaemon runs fn against a fresh daemon as the bench user, on a short
+// exec root, and stops and removes everything (containers included)
+// afterwards. fn's error carries the daemon log's tail.
+func WithDaemon(ctx context.Context, o DaemonOpt, fn func(ctx context.Context, d *daemon.Daemon) error) (err error) {
+	id, bin, cleanup, err := Setup(ctx, o.Binary)
+	if err != nil {
+		return err
+	}
+	defer cleanup()
+	d, err := daemon.New(daemon.Config{Binary: bin, Identity: id, LogLevel: o.LogLevel})
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, d.Cleanup(context.WithoutCancel(ctx))) }()
+	if err := shortExecRoot(d); err != nil {
+		return err
+	}
+	if err := startDaemon(ctx, d); err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, stopDaemon(ctx, d, o.KeepLog)) }()
+	fmt.Printf("binary %s, user %s (uid %d), daemon pid %d, log level %s\n", bin, id.Name, id.UID, d.PID(), o.LogLevel)
+	PrintLoad()
+	if err := fn(ctx, d); err != nil {
+		return fmt.Errorf("%w\n--- daemon log tail ---\n%s", err, strings.Join(d.TailLog(30), "\n"))
+	}
+	return nil
+}
+
+// shortExecRoot moves the exec root under BaseDir/x: the runtime puts a
+// unix socket at EXECROOT/c/<16-hex id prefix>/shim.sock, which must fit in
+// 107 bytes, and BaseDir/run/dockerd-lite (the tests/daemon default) can be
+// too long for that under a long TMPDIR.
+func shortExecRoot(d *daemon.Daemon) error {
+	d.ExecRoot = filepath.Join(d.BaseDir, "x")
+	if n := len(d.ExecRoot) + len("/c/") + 64 + len("/shim.sock"); n > 107 {
+		return fmt.Errorf("exec root %s gives %d-byte shim socket paths; set TMPDIR to a shorter directory", d.ExecRoot, n)
+	}
+	return nil
+}
+
+func startDaemon(ctx context.Context, d *daemon.Daemon) error {
 	rctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
 	return d.Start(rctx)
 }
 
-// StopDaemon stops d, also when ctx has ended; with keep set it writes the
+// stopDaemon stops d, also when ctx has ended; with keep set it writes the
 // daemon's log there.
-func StopDaemon(ctx context.Context, d *daemon.Daemon, keep string) error {
+func stopDaemon(ctx context.Context, d *daemon.Daemon, keep string) error {
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
 	err := d.Stop(sctx)
