@@ -1,6 +1,6 @@
 package netns
 
-// #cgo CFLAGS: -Wall -Werror
+// #cgo CFLAGS: -Wall
 import "C"
 
 import (
