@@ -39,21 +39,29 @@ func TestPublishForwardsTCPAndUDPAndFreesPorts(t *testing.T) {
 	}
 }
 
-// serveEcho runs TCP and UDP echo servers on ports 7000 and 7001 in ns.
-func serveEcho(t *testing.T, ns string) {
+// listenIn opens a TCP listener and a UDP socket on the given ports in
+// ns; both close when t ends.
+func listenIn(t *testing.T, ns string, tcpPort, udpPort int) (net.Listener, net.PacketConn) {
+	t.Helper()
 	var l net.Listener
 	var pc net.PacketConn
 	err := inNetNS(ns, func() (err error) {
-		if l, err = net.Listen("tcp", ":7000"); err != nil {
+		if l, err = net.Listen("tcp", fmt.Sprintf(":%d", tcpPort)); err != nil {
 			return err
 		}
-		pc, err = net.ListenPacket("udp", ":7001")
+		pc, err = net.ListenPacket("udp", fmt.Sprintf(":%d", udpPort))
 		return err
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { l.Close(); pc.Close() })
+	return l, pc
+}
+
+// serveEcho runs TCP and UDP echo servers on ports 7000 and 7001 in ns.
+func serveEcho(t *testing.T, ns string) {
+	l, pc := listenIn(t, ns, 7000, 7001)
 	go func() {
 		for {
 			c, err := l.Accept()

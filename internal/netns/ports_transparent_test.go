@@ -66,19 +66,7 @@ func TestPublishKeepsClientAddress(t *testing.T) {
 
 // servePeer answers on TCP and UDP port 7002 in ns with the peer's address.
 func servePeer(t *testing.T, ns string) {
-	var l net.Listener
-	var pc net.PacketConn
-	err := inNetNS(ns, func() (err error) {
-		if l, err = net.Listen("tcp", ":7002"); err != nil {
-			return err
-		}
-		pc, err = net.ListenPacket("udp", ":7002")
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close(); pc.Close() })
+	l, pc := listenIn(t, ns, 7002, 7002)
 	go func() {
 		b := make([]byte, 64)
 		for {
