@@ -1,11 +1,9 @@
 package daemon
 
 import (
-	"archive/tar"
 	"bytes"
 	"context"
 	"errors"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -251,24 +249,7 @@ func TestViewDanglingDestination(t *testing.T) {
 
 func exportNames(t *testing.T, r *rootFS) []string {
 	t.Helper()
-	var buf bytes.Buffer
-	tw := newTarWriter(context.Background(), &buf)
-	if err := tw.add(int(r.dir.Fd()), ".", ""); err != nil {
-		t.Fatal(err)
-	}
-	tw.Close()
-	var names []string
-	tr := tar.NewReader(&buf)
-	for {
-		hdr, err := tr.Next()
-		if err == io.EOF {
-			return names
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		names = append(names, hdr.Name)
-	}
+	return tarNames(t, int(r.dir.Fd()), ".", "")
 }
 
 func TestSortMounts(t *testing.T) {

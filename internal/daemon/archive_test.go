@@ -200,9 +200,16 @@ func archiveNames(t *testing.T, r *rootFS, p string) []string {
 		t.Fatal(err)
 	}
 	defer parent.Close()
+	return tarNames(t, int(parent.Fd()), base, tarName(p))
+}
+
+// tarNames writes the tree at dirfd/base as the archive endpoints do and
+// returns the entry names.
+func tarNames(t *testing.T, dirfd int, base, name string) []string {
+	t.Helper()
 	var buf bytes.Buffer
 	tw := newTarWriter(context.Background(), &buf)
-	if err := tw.add(int(parent.Fd()), base, tarName(p)); err != nil {
+	if err := tw.add(dirfd, base, name); err != nil {
 		t.Fatal(err)
 	}
 	tw.Close()
