@@ -4,9 +4,6 @@ import (
 	"bufio"
 	"fmt"
 	"net"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -110,20 +107,5 @@ func hostIPv4(t *testing.T) string {
 // peerBinary builds the static peer-address server.
 func peerBinary(t *testing.T) string {
 	t.Helper()
-	src := t.TempDir()
-	for name, body := range map[string]string{"main.go": peerSource, "go.mod": "module peer\n\ngo 1.21\n"} {
-		if err := os.WriteFile(filepath.Join(src, name), []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	out := filepath.Join(harness.TempDir(t), "peer")
-	cmd := exec.Command("go", "build", "-o", out, ".")
-	cmd.Dir, cmd.Env = src, append(os.Environ(), "CGO_ENABLED=0", "GOFLAGS=")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build peer server: %v\n%s", err, b)
-	}
-	if err := os.Chmod(out, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	return out
+	return staticGoBinary(t, "peer", peerSource)
 }

@@ -192,18 +192,24 @@ func main() {
 // udpEchoBinary builds the static UDP echo server the container runs.
 func udpEchoBinary(t *testing.T) string {
 	t.Helper()
+	return staticGoBinary(t, "udpecho", udpEchoSource)
+}
+
+// staticGoBinary builds a one-file Go program without cgo, so it runs in
+// the busybox image, where the daemon's user can read it.
+func staticGoBinary(t *testing.T, name, source string) string {
+	t.Helper()
 	src := t.TempDir()
-	if err := os.WriteFile(filepath.Join(src, "main.go"), []byte(udpEchoSource), 0o644); err != nil {
-		t.Fatal(err)
+	for file, body := range map[string]string{"main.go": source, "go.mod": "module " + name + "\n\ngo 1.21\n"} {
+		if err := os.WriteFile(filepath.Join(src, file), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
-	if err := os.WriteFile(filepath.Join(src, "go.mod"), []byte("module udpecho\n\ngo 1.21\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	out := filepath.Join(harness.TempDir(t), "udpecho")
+	out := filepath.Join(harness.TempDir(t), name)
 	cmd := exec.Command("go", "build", "-o", out, ".")
 	cmd.Dir, cmd.Env = src, append(os.Environ(), "CGO_ENABLED=0", "GOFLAGS=")
 	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build udp echo: %v\n%s", err, b)
+		t.Fatalf("build %s: %v\n%s", name, err, b)
 	}
 	if err := os.Chmod(out, 0o755); err != nil {
 		t.Fatal(err)
