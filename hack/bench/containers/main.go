@@ -19,7 +19,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -29,19 +28,15 @@ import (
 )
 
 type options struct {
-	n, d  int
-	bin   string
-	level string
-	keep  string
+	n, d   int
+	daemon benchkit.DaemonOpt
 }
 
 func main() {
 	var o options
 	flag.IntVar(&o.n, "n", 10, "runs of `run --rm` and of `exec`")
 	flag.IntVar(&o.d, "d", 20, "containers started with `run -d` and removed with one `rm -f`")
-	flag.StringVar(&o.bin, "bin", os.Getenv(daemon.BinaryEnv), "dockerd-lite binary (default: build ./cmd/dockerd-lite)")
-	flag.StringVar(&o.level, "log-level", "info", "daemon --log-level")
-	flag.StringVar(&o.keep, "keep-log", "", "copy the daemon log to this file")
+	o.daemon.Flags()
 	flag.Parse()
 	benchkit.Main(func(ctx context.Context) error { return run(ctx, o) })
 }
@@ -50,7 +45,7 @@ func run(ctx context.Context, o options) error {
 	if o.n < 1 || o.d < 1 {
 		return errors.New("-n and -d must be at least 1")
 	}
-	return benchkit.WithDaemon(ctx, benchkit.DaemonOpt{Binary: o.bin, LogLevel: o.level, KeepLog: o.keep},
+	return benchkit.WithDaemon(ctx, o.daemon,
 		func(ctx context.Context, d *daemon.Daemon) error {
 			b, err := prepare(ctx, d)
 			if err != nil {

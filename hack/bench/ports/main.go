@@ -22,7 +22,6 @@ import (
 	"flag"
 	"fmt"
 	"net"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -37,8 +36,7 @@ const hostLoopback = "host loopback (no forwarder)"
 
 type options struct {
 	mib, runs, n int
-	bin, level   string
-	keep         string
+	daemon       benchkit.DaemonOpt
 }
 
 func main() {
@@ -46,9 +44,7 @@ func main() {
 	flag.IntVar(&o.mib, "mib", 512, "MiB sent per throughput run")
 	flag.IntVar(&o.runs, "runs", 3, "throughput runs per target")
 	flag.IntVar(&o.n, "n", 200, "connects per target")
-	flag.StringVar(&o.bin, "bin", os.Getenv(daemon.BinaryEnv), "dockerd-lite binary (default: build ./cmd/dockerd-lite)")
-	flag.StringVar(&o.level, "log-level", "info", "daemon --log-level")
-	flag.StringVar(&o.keep, "keep-log", "", "copy the daemon log to this file")
+	o.daemon.Flags()
 	flag.Parse()
 	benchkit.Main(func(ctx context.Context) error { return run(ctx, o) })
 }
@@ -57,7 +53,7 @@ func run(ctx context.Context, o options) error {
 	if o.mib < 1 || o.runs < 1 || o.n < 1 {
 		return errors.New("-mib, -runs and -n must be at least 1")
 	}
-	return benchkit.WithDaemon(ctx, benchkit.DaemonOpt{Binary: o.bin, LogLevel: o.level, KeepLog: o.keep},
+	return benchkit.WithDaemon(ctx, o.daemon,
 		func(ctx context.Context, d *daemon.Daemon) error {
 			rows, err := measureAll(ctx, d, o)
 			if err != nil {

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"os/signal"
@@ -126,6 +127,13 @@ type DaemonOpt struct {
 	Binary   string // dockerd-lite to run; empty: build ./cmd/dockerd-lite
 	LogLevel string
 	KeepLog  string // copy the daemon log here when done
+}
+
+// Flags registers -bin, -log-level and -keep-log on the command line.
+func (o *DaemonOpt) Flags() {
+	flag.StringVar(&o.Binary, "bin", os.Getenv(daemon.BinaryEnv), "dockerd-lite binary (default: build ./cmd/dockerd-lite)")
+	flag.StringVar(&o.LogLevel, "log-level", "info", "daemon --log-level")
+	flag.StringVar(&o.KeepLog, "keep-log", "", "copy the daemon log to this file")
 }
 
 // WithDaemon runs fn against a fresh daemon as the bench user, on a short
