@@ -95,7 +95,6 @@ func (d *Daemon) newContainer(opt api.ContainerCreateOptions, img oci.Image) (*c
 	if err := validateHostConfig(hc); err != nil {
 		return nil, nil, err
 	}
-	hc.LogConfig.Type = "json-file" // as dockerd records its default driver
 	id := ctr.NewID()
 	if cfg.Hostname == "" {
 		cfg.Hostname = id[:12]

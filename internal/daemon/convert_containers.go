@@ -107,7 +107,8 @@ func mergeEnv(base, over []string) []string {
 	return out
 }
 
-// validateHostConfig rejects what Docker rejects at create.
+// validateHostConfig rejects what Docker rejects at create, and records
+// the log driver (json-file, the only one) as dockerd records its default.
 func validateHostConfig(hc *container.HostConfig) error {
 	switch hc.RestartPolicy.Name {
 	case "", "no", "always", "unless-stopped", "on-failure":
@@ -123,6 +124,7 @@ func validateHostConfig(hc *container.HostConfig) error {
 	if t := hc.LogConfig.Type; t != "" && t != "json-file" {
 		return errdefs.Errorf(errdefs.InvalidParameter, "logging driver %q is not available: dockerd-lite has json-file only", t)
 	}
+	hc.LogConfig.Type = "json-file"
 	return nil
 }
 

@@ -181,6 +181,21 @@ func (d *Daemon) updateExit(ctx context.Context, id string, st runtime.ExitStatu
 	return c, true
 }
 
+// signalForExit sends sig and returns the channel that reports the
+// container no longer running; the wait starts first, so the exit cannot
+// slip between the two. A signal that fails because the container has
+// just exited is no error.
+func (d *Daemon) signalForExit(ctx context.Context, c *ctr.Container, sig syscall.Signal) (<-chan ctr.WaitResult, error) {
+	waitCh, err := d.containers.Wait(ctx, c.ID, ctr.WaitNotRunning)
+	if err != nil {
+		return nil, err
+	}
+	if err := d.signal(ctx, c, sig); err != nil && !d.exited(ctx, c.ID) {
+		return nil, err
+	}
+	return waitCh, nil
+}
+
 // ContainerStop implements api.ContainerBackend: the stop signal, then
 // SIGKILL after the timeout.
 func (d *Daemon) ContainerStop(ctx context.Context, name string, opt api.StopOptions) error {
@@ -224,11 +239,8 @@ func (d *Daemon) stop(ctx context.Context, c *ctr.Container, opt api.StopOptions
 	if opt.Timeout != nil {
 		timeout = *opt.Timeout
 	}
-	waitCh, err := d.containers.Wait(ctx, c.ID, ctr.WaitNotRunning)
+	waitCh, err := d.signalForExit(ctx, c, sig)
 	if err != nil {
-		return err
-	}
-	if err := d.signal(ctx, c, sig); err != nil && !d.exited(ctx, c.ID) {
 		return err
 	}
 	var expired <-chan time.Time
@@ -317,11 +329,8 @@ func (d *Daemon) ContainerKill(ctx context.Context, name, sigName string) error 
 	}
 	// As dockerd: a SIGKILL returns once the container has stopped, so a
 	// following rm or exec sees it stopped.
-	waitCh, err := d.containers.Wait(ctx, c.ID, ctr.WaitNotRunning)
+	waitCh, err := d.signalForExit(ctx, c, sig)
 	if err != nil {
-		return err
-	}
-	if err := d.signal(ctx, c, sig); err != nil && !d.exited(ctx, c.ID) {
 		return err
 	}
 	select {

@@ -25,7 +25,6 @@ func (d *Daemon) ContainerSetHostConfig(ctx context.Context, name string, hc *co
 	if err := validateHostConfig(hc); err != nil {
 		return err
 	}
-	hc.LogConfig.Type = "json-file"
 	specs, err := d.mountSpecs(c.Config, hc)
 	if err != nil {
 		return err
