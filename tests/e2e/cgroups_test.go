@@ -17,17 +17,7 @@ import (
 func cgDaemon(t *testing.T) (*harness.Daemon, harness.CgroupTree) {
 	t.Helper()
 	tree := harness.CgroupParent(t)
-	root, err := os.MkdirTemp("", "dlc")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := harness.Identity().Chown(root); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = os.RemoveAll(root) })
-	d := harness.NewDaemon(t, harness.Options{Args: []string{"--exec-root", root, "--cgroup-parent", tree.Parent}})
-	d.Start(t)
-	return d, tree
+	return ownDaemon(t, "--cgroup-parent", tree.Parent), tree
 }
 
 func cgRead(t *testing.T, dir, file string) string {

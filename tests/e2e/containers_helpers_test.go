@@ -113,6 +113,15 @@ func ctExecRoot(t *testing.T) string {
 	return root
 }
 
+// ownDaemon starts a daemon of its own for t, with extra flags, on a short
+// exec root (ctExecRoot).
+func ownDaemon(t *testing.T, args ...string) *harness.Daemon {
+	t.Helper()
+	d := harness.NewDaemon(t, harness.Options{Args: append([]string{"--exec-root", ctExecRoot(t)}, args...)})
+	d.Start(t)
+	return d
+}
+
 // ctRunD runs `docker run -d args...`, returns the id and removes the
 // container when t ends.
 func ctRunD(t *testing.T, d *harness.Daemon, args ...string) string {

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -17,17 +16,7 @@ import (
 // temporary directory, is longer than sun_path allows).
 func monDaemon(t *testing.T) *harness.Daemon {
 	t.Helper()
-	root, err := os.MkdirTemp("", "dlm")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := harness.Identity().Chown(root); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = os.RemoveAll(root) })
-	d := harness.NewDaemon(t, harness.Options{Args: []string{"--exec-root", root}})
-	d.Start(t)
-	return d
+	return ownDaemon(t)
 }
 
 // monRemoveAll removes every container of d; tests defer it, because the

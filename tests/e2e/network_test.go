@@ -308,17 +308,7 @@ func TestNetworkEmbeddedDNS(t *testing.T) {
 // netDaemon starts a daemon of its own with extra flags (see monDaemon).
 func netDaemon(t *testing.T, args ...string) *harness.Daemon {
 	t.Helper()
-	root, err := os.MkdirTemp("", "dln")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := harness.Identity().Chown(root); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = os.RemoveAll(root) })
-	d := harness.NewDaemon(t, harness.Options{Args: append([]string{"--exec-root", root}, args...)})
-	d.Start(t)
-	return d
+	return ownDaemon(t, args...)
 }
 
 func TestNetworkHostLoopbackFlag(t *testing.T) {
