@@ -1,11 +1,11 @@
 package e2e
 
 import (
-	"archive/tar"
 	"bufio"
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -53,23 +53,11 @@ func buildContext(t *testing.T, files map[string]string) string {
 	return dir
 }
 
-// buildTar is a tar with the given files.
+// buildTar is a tar with the given files (tarOf, as a string).
 func buildTar(t *testing.T, files map[string]string) string {
 	t.Helper()
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	for name, content := range files {
-		if err := tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(len(content)), Typeflag: tar.TypeReg}); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := tw.Write([]byte(content)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := tw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.String()
+	b, _ := io.ReadAll(tarOf(t, files))
+	return string(b)
 }
 
 func mustBuild(t *testing.T, d *harness.Daemon, dir string, args ...string) string {
